@@ -1,0 +1,1 @@
+"""The MPI runtime: cluster layout, transport, master, worker loop and collectives."""

@@ -1,0 +1,43 @@
+"""Runs a session's steps in this process (one rank, or a rank's own partition)."""
+from . import config as config_lib
+from .executor import Executor
+from .state import SessionState
+
+
+class LocalRuntime:
+    """The one-process runtime: a SessionState and an Executor over the whole graph."""
+
+    def __init__(self, graph, config, rank=0):
+        self.graph = graph
+        self.config = config
+        self.local_state = SessionState(rank)
+        self.local_executor = Executor(self.local_state)
+
+    def run(self, fetch_tensors, target_ops, feed_tensors, feed_values, run_metadata=None):
+        plan = self.local_executor.plan(self.graph, fetch_tensors, target_ops, feed_tensors)
+        if run_metadata is None:
+            return plan.run(feed_values)
+        records = []
+        results = plan.run(feed_values, records)
+        fill_step_stats(run_metadata, "/job:localhost/replica:0/task:0/device:CPU:0", records)
+        return results
+
+    def list_devices(self):
+        return ["/job:localhost/replica:0/task:0/device:CPU:0"]
+
+    def close(self):
+        self.local_state.variables.clear()
+        self.local_state.queues.clear()
+
+
+def fill_step_stats(run_metadata, device, records):
+    """Appends per-op timings `records` [(op, start, end) in seconds] for `device`."""
+    stats = config_lib.DeviceStepStats(device=device)
+    for op, start, end in records:
+        stats.node_stats.append(config_lib.NodeExecStats(
+            node_name=op.name, op_type=op.type, all_start_micros=int(start * 1e6),
+            op_start_rel_micros=0, op_end_rel_micros=int((end - start) * 1e6),
+            all_end_rel_micros=int((end - start) * 1e6),
+            timeline_label="%s = %s(%s)" % (op.name, op.type,
+                                            ", ".join(t.op.name for t in op.inputs))))
+    run_metadata.step_stats.dev_stats.append(stats)
