@@ -24,3 +24,5 @@ from . import testing as test  # noqa: E402
 from .autodiff import NoGradient, NotDifferentiable, RegisterGradient, gradients, hessians  # noqa: E402
 from .framework.indexed_slices import IndexedSlices  # noqa: E402
 from .framework.graph_io import GraphDef, import_graph_def  # noqa: E402
+from .ops import transfer_ops as _transfer_ops  # noqa: E402,F401 - registers _Send/_Recv
+from .ops import math_ops as _math_ops  # noqa: E402,F401 - temporary until the namespace lands

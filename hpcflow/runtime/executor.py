@@ -39,7 +39,11 @@ class KernelContext:
 
 
 class _Node:
-    __slots__ = ("op", "fn", "in_slots", "out_slots", "free_slots", "multi_output")
+    __slots__ = ("op", "fn", "in_slots", "out_slots", "free_slots", "output_mode")
+
+
+# How a node's kernel result is stored: ignored, one value, or a sequence of values.
+_NO_OUTPUT, _ONE_OUTPUT, _MANY_OUTPUTS = 0, 1, 2
 
 
 def _bind_kernel(op, state, executor, preference):
@@ -109,13 +113,18 @@ class Plan:
     """A compiled, reusable schedule for one (fetches, feeds, targets) signature."""
 
     def __init__(self, graph, fetch_tensors, target_ops, feed_tensors, state, executor,
-                 preference=None):
+                 preference=None, creation_order=False):
         self.graph = graph
         self.fetch_tensors = list(fetch_tensors)
         self.feed_tensors = list(feed_tensors)
         feed_set = set(feed_tensors)
         ops = prune(self.fetch_tensors, target_ops, feed_set)
-        order = topological_order(ops, feed_set)
+        if creation_order:
+            # Partitions of a distributed graph run in the global creation order on every
+            # rank, which with non-blocking sends makes cross-rank waits deadlock-free.
+            order = sorted(ops, key=lambda op: op._id)
+        else:
+            order = topological_order(ops, feed_set)
 
         slots = {}
 
@@ -135,7 +144,7 @@ class Plan:
             node.op = op
             node.fn = _bind_kernel(op, state, executor, preference)
             node.in_slots = tuple(slot_of(t) for t in op.inputs)
-            node.multi_output = len(op._outputs) != 1
+            node.output_mode = min(len(op._outputs), _MANY_OUTPUTS)
             node.out_slots = tuple(slot_of(t) if (consumed[t] or t in self.fetch_tensors) and
                                    t not in feed_set else -1 for t in op._outputs)
             node.free_slots = ()
@@ -162,23 +171,28 @@ class Plan:
         values = [None] * self.num_slots
         for s, v in zip(self.feed_slots, feed_values):
             values[s] = v
-        for node in self.nodes:
+        for index, node in enumerate(self.nodes):
             args = [values[s] for s in node.in_slots]
-            start = time.perf_counter() if step_stats is not None else 0.0
+            start = time.time() if step_stats is not None else 0.0
             try:
                 result = node.fn(*args)
             except errors.OpError as e:
-                raise _annotate(e, node.op, self.rank) from None
+                error = _annotate(e, node.op, self.rank)
+                error.failed_node_index = index
+                raise error from None
             except Exception as e:  # a kernel bug or a bad runtime value: say which op
-                raise _wrap(e, node.op, self.rank) from e
+                error = _wrap(e, node.op, self.rank)
+                error.failed_node_index = index
+                raise error from e
             if step_stats is not None:
-                step_stats.append((node.op, start, time.perf_counter()))
-            if node.multi_output:
+                step_stats.append((node.op.name, node.op.type, start, time.time()))
+            if node.output_mode == _ONE_OUTPUT:
+                if node.out_slots[0] >= 0:
+                    values[node.out_slots[0]] = result
+            elif node.output_mode == _MANY_OUTPUTS:
                 for s, v in zip(node.out_slots, result):
                     if s >= 0:
                         values[s] = v
-            elif node.out_slots[0] >= 0:
-                values[node.out_slots[0]] = result
             if CHECK_KERNELS:
                 _check_outputs(node, result)
             for s in node.free_slots:
@@ -220,7 +234,9 @@ def _wrap(exception, op, rank):
 
 def _check_outputs(node, result):
     outputs = node.op._outputs
-    values = result if node.multi_output else (result,)
+    if node.output_mode == _NO_OUTPUT:
+        return
+    values = result if node.output_mode == _MANY_OUTPUTS else (result,)
     if len(values) != len(outputs):
         raise errors.InternalError(None, node.op, "Kernel of %s (%s) returned %d outputs, expected "
                                    "%d" % (node.op.name, node.op.type, len(values), len(outputs)))

@@ -31,13 +31,13 @@ class LocalRuntime:
 
 
 def fill_step_stats(run_metadata, device, records):
-    """Appends per-op timings `records` [(op, start, end) in seconds] for `device`."""
+    """Appends per-op timings for `device`: records are (op name, op type, start, end) with
+    wall-clock seconds, so records from several ranks share one time line."""
     stats = config_lib.DeviceStepStats(device=device)
-    for op, start, end in records:
+    for name, op_type, start, end in records:
+        micros = int((end - start) * 1e6)
         stats.node_stats.append(config_lib.NodeExecStats(
-            node_name=op.name, op_type=op.type, all_start_micros=int(start * 1e6),
-            op_start_rel_micros=0, op_end_rel_micros=int((end - start) * 1e6),
-            all_end_rel_micros=int((end - start) * 1e6),
-            timeline_label="%s = %s(%s)" % (op.name, op.type,
-                                            ", ".join(t.op.name for t in op.inputs))))
+            node_name=name, op_type=op_type, all_start_micros=int(start * 1e6),
+            op_start_rel_micros=0, op_end_rel_micros=micros, all_end_rel_micros=micros,
+            timeline_label="%s = %s()" % (name, op_type)))
     run_metadata.step_stats.dev_stats.append(stats)

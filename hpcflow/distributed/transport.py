@@ -1,0 +1,169 @@
+"""Moving tensors between ranks: a small pickled header, then the payload as an MPI buffer.
+
+Tensor payloads always go through mpi4py's buffer (uppercase) calls on contiguous numpy
+arrays; only the header (status, dtype, shape) and control messages use pickle. Sends are
+non-blocking and completed at the end of each step, so a rank never waits on its own
+sends; receives poll so that a stall can be reported (which ranks, which edge) instead of
+hanging silently.
+"""
+import os
+import sys
+import time
+
+import numpy as np
+
+from ..framework import errors
+
+# Tags below this are control-plane tags; edge tags are allocated above it.
+CONTROL_TAG = 1
+REPLY_TAG = 2
+FIRST_EDGE_TAG = 16
+
+_OK = 0
+_FAILED = 1
+
+
+class PeerFailedError(errors.AbortedError):
+    """A step was aborted because another rank failed first (not the root cause)."""
+
+
+def stall_timeout_seconds():
+    """Seconds a receive may wait before the stall is reported (HPCFLOW_STALL_TIMEOUT)."""
+    return float(os.environ.get("HPCFLOW_STALL_TIMEOUT", "60"))
+
+
+class Transport:
+    """Point-to-point tensor transfer over an MPI communicator for one rank."""
+
+    def __init__(self, comm):
+        from mpi4py import MPI
+        self._mpi = MPI
+        self.comm = comm
+        self.rank = comm.Get_rank()
+        self.size = comm.Get_size()
+        self._tag_limit = comm.Get_attr(MPI.TAG_UB) or 32767
+        self._pending = []  # (request, array kept alive until the send completes)
+        self.stall_timeout = stall_timeout_seconds()
+        self.deadline_seconds = None  # set per step from ConfigProto.operation_timeout_in_ms
+
+    # -- tags ----------------------------------------------------------------------------------
+
+    def edge_tag(self, plan_id, edge_index):
+        """The header tag of edge `edge_index` of plan `plan_id` (its payload uses tag + 1)."""
+        span = (self._tag_limit - FIRST_EDGE_TAG) // 2
+        return FIRST_EDGE_TAG + 2 * ((plan_id * 65536 + edge_index) % span)
+
+    # -- control plane -------------------------------------------------------------------------
+
+    def send_control(self, dest, message, tag=CONTROL_TAG):
+        self.comm.send(message, dest=dest, tag=tag)
+
+    def recv_control(self, source, tag=CONTROL_TAG, what="a control message",
+                     report_stalls=True):
+        self._wait_for(source, tag, what, report_stalls)
+        return self.comm.recv(source=source, tag=tag)
+
+    # -- data plane ----------------------------------------------------------------------------
+
+    def send_tensor(self, array, dest, tag):
+        """Starts sending `array` to `dest`; completed by `flush()` at the end of the step."""
+        array = np.asarray(array)
+        if array.dtype.hasobject:  # strings: no fixed-size buffer exists, pickle them
+            self.comm.send((_OK, "O", array.shape), dest=dest, tag=tag)
+            self.comm.send(array, dest=dest, tag=tag + 1)
+            return
+        array = np.ascontiguousarray(array)
+        self.comm.send((_OK, array.dtype.str, array.shape), dest=dest, tag=tag)
+        request = self.comm.Isend(array.reshape(-1).view(np.uint8), dest=dest, tag=tag + 1)
+        self._pending.append((request, array))
+
+    def send_failure(self, dest, tag, message):
+        """Tells the receiver of edge `tag` that this rank failed and will not send."""
+        self.comm.send((_FAILED, message, None), dest=dest, tag=tag)
+
+    def recv_tensor(self, source, tag, what):
+        """Receives the tensor sent on edge `tag` by `source`.
+
+        Raises:
+          PeerFailedError: if the sender failed before it could send.
+          DeadlineExceededError: if the step's operation timeout expires first.
+        """
+        self._wait_for(source, tag, what)
+        status, dtype, shape = self.comm.recv(source=source, tag=tag)
+        if status != _OK:
+            raise PeerFailedError(None, None, "Step aborted: rank %d did not send %s: %s"
+                                  % (source, what, dtype))
+        if dtype == "O":
+            return self.comm.recv(source=source, tag=tag + 1)
+        array = np.empty(shape, dtype=np.dtype(dtype))
+        self.comm.Recv(array.reshape(-1).view(np.uint8), source=source, tag=tag + 1)
+        return array
+
+    def flush(self):
+        """Waits for this rank's outstanding sends (the receivers have posted their receives)."""
+        if self._pending:
+            self._mpi.Request.Waitall([r for r, _ in self._pending])
+            self._pending.clear()
+
+    def _wait_for(self, source, tag, what, report_stalls=True):
+        # Poll rather than block so a stall is reported, with a short spin first for latency.
+        comm = self.comm
+        if comm.Iprobe(source=source, tag=tag):
+            return
+        start = time.monotonic()
+        reported = False
+        spins = 0
+        delay = 0.0
+        while not comm.Iprobe(source=source, tag=tag):
+            spins += 1
+            if spins > 200:
+                delay = min(0.001, delay * 2 or 1e-5)
+                time.sleep(delay)
+            if not report_stalls:
+                continue
+            waited = time.monotonic() - start
+            if self.deadline_seconds and waited > self.deadline_seconds:
+                raise errors.DeadlineExceededError(
+                    None, None, "Rank %d timed out after %.1f s waiting for %s from rank %d"
+                    % (self.rank, waited, what, source))
+            if not reported and waited > self.stall_timeout:
+                reported = True
+                print("hpcflow: stall: rank %d has waited %.0f s for %s from rank %d"
+                      % (self.rank, waited, what, source), file=sys.stderr, flush=True)
+
+    # -- collectives ---------------------------------------------------------------------------
+
+    def allreduce_sum(self, arrays):
+        """Sums each array across all ranks, fusing same-dtype arrays into one buffer.
+
+        Every rank must call this with arrays of the same shapes and dtypes in the same order
+        (the plan guarantees it), as Horovod's Tensor Fusion requires.
+        """
+        results = [None] * len(arrays)
+        by_dtype = {}
+        for i, a in enumerate(arrays):
+            by_dtype.setdefault(np.asarray(a).dtype.str, []).append(i)
+        for dtype_str in sorted(by_dtype):
+            indices = by_dtype[dtype_str]
+            parts = [np.asarray(arrays[i]).reshape(-1) for i in indices]
+            fused = np.concatenate(parts) if len(parts) > 1 else np.array(parts[0], copy=True)
+            self.comm.Allreduce(self._mpi.IN_PLACE, fused, op=self._mpi.SUM)
+            offset = 0
+            for i, part in zip(indices, parts):
+                results[i] = fused[offset:offset + part.size].reshape(np.shape(arrays[i]))
+                offset += part.size
+        return results
+
+    def broadcast(self, array, root):
+        array = np.ascontiguousarray(array)
+        self.comm.Bcast(array, root=root)
+        return array
+
+    def allgather_rows(self, array):
+        """Concatenates each rank's `array` along axis 0, in rank order."""
+        array = np.ascontiguousarray(array)
+        counts = self.comm.allgather(array.shape[0])
+        row = int(np.prod(array.shape[1:], dtype=np.int64))
+        out = np.empty((sum(counts),) + array.shape[1:], dtype=array.dtype)
+        self.comm.Allgatherv(array, [out, [c * row for c in counts]])
+        return out

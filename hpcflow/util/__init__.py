@@ -1,0 +1,1 @@
+"""Small utilities shared across hpcflow (structure handling for nested Python values)."""
