@@ -26,3 +26,9 @@ from .framework.indexed_slices import IndexedSlices  # noqa: E402
 from .framework.graph_io import GraphDef, import_graph_def  # noqa: E402
 from .ops import transfer_ops as _transfer_ops  # noqa: E402,F401 - registers _Send/_Recv
 from .ops import math_ops as _math_ops  # noqa: E402,F401 - temporary until the namespace lands
+from .distributed import dp_ops as _dp_ops  # noqa: E402,F401 - registers the data-parallel ops
+# Every rank must know every op type: import all op families (temporary list, see namespace).
+from .ops import (array_ops as _a, nn_ops as _n, state_ops as _s, variables as _v,  # noqa: E402,F401
+                  random_ops as _r, training_ops as _t, segment_ops as _seg,
+                  control_flow_ops as _cf, data_flow_ops as _df, logging_ops as _lo,
+                  check_ops as _ch, script_ops as _sc, linalg_ops as _li)

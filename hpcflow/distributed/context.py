@@ -55,5 +55,5 @@ def make_session_runtime(session):
     if job.rank != 0:
         raise RuntimeError("Sessions are created on rank 0 only: under `python -m hpcflow` "
                            "the other ranks serve rank 0 (this is rank %d)" % job.rank)
-    from .master import DistributedRuntime
-    return DistributedRuntime(session._graph, session._config, job)
+    from .session_runtime import MpiSessionRuntime
+    return MpiSessionRuntime(session._graph, session._config, job)

@@ -9,15 +9,10 @@ import itertools
 
 from ..framework import errors
 from ..framework.graph_io import graph_from_bytes
-from ..runtime.executor import Executor
 from ..runtime.local import fill_step_stats
-from ..runtime.state import SessionState
 from .partition import partition
 from .partition_runner import PartitionRunner
 from .transport import REPLY_TAG, PeerFailedError
-
-_session_keys = itertools.count(1)
-
 
 class _DistributedPlan:
     def __init__(self, plan_id, partition_plan, local_runner):
@@ -28,24 +23,20 @@ class _DistributedPlan:
 
 
 class DistributedRuntime:
-    """The runtime behind a Session on rank 0 of a multi-rank job (explicit placement)."""
+    """Runs a session's steps as partitions over the ranks (the script names jobs)."""
 
-    def __init__(self, graph, config, job):
+    def __init__(self, graph, config, job, session_key, state, executor):
         self.graph = graph
         self.config = config
         self.job = job
         self.transport = job.transport
-        self.session_key = next(_session_keys)
-        self.local_state = SessionState(rank=0)
-        self.local_state.transport = self.transport
-        self.local_executor = Executor(self.local_state)
+        self.session_key = session_key
+        self.local_state = state
+        self.local_executor = executor
         self._plans = {}
         self._plan_ids = itertools.count()
         self._step_ids = itertools.count(1)
-        self._ranks_with_state = set()
-
-    def list_devices(self):
-        return self.job.cluster.list_devices()
+        self.registered_ranks = set()
 
     def _plan_for(self, fetch_tensors, target_ops, feed_tensors):
         key = (self.graph._mutation_version, tuple(fetch_tensors), tuple(target_ops),
@@ -65,7 +56,7 @@ class DistributedRuntime:
         for rank in workers:
             self.transport.send_control(rank, ("register", self.session_key, plan_id,
                                                partition_plan.graph_defs[rank].SerializeToString()))
-            self._ranks_with_state.add(rank)
+            self.registered_ranks.add(rank)
         # Every rank must hold its partition before any step starts: a rank that cannot
         # (e.g. an op type it does not know) would leave its peers waiting.
         problems = [self.transport.recv_control(r, REPLY_TAG, "a partition acknowledgement")
@@ -108,18 +99,14 @@ class DistributedRuntime:
                     fill_step_stats(run_metadata, device, node_records)
         if trace:
             fill_step_stats(run_metadata, self.job.cluster.device_name(0), records)
-        _raise_primary_error(local_error, failures)
+        raise_primary_error(local_error, failures)
         return results
 
     def close(self):
-        for rank in sorted(self._ranks_with_state):
-            self.transport.send_control(rank, ("close", self.session_key))
-        self._ranks_with_state.clear()
         self._plans.clear()
-        self.local_state.variables.clear()
 
 
-def _raise_primary_error(local_error, failures):
+def raise_primary_error(local_error, failures):
     """Raises the root cause: a real failure over one that only reports a peer's failure."""
     if local_error is not None and not isinstance(local_error, PeerFailedError):
         raise local_error

@@ -72,7 +72,7 @@ class Transport:
             self.comm.send((_OK, "O", array.shape), dest=dest, tag=tag)
             self.comm.send(array, dest=dest, tag=tag + 1)
             return
-        array = np.ascontiguousarray(array)
+        array = np.asarray(array, order="C")
         self.comm.send((_OK, array.dtype.str, array.shape), dest=dest, tag=tag)
         request = self.comm.Isend(array.reshape(-1).view(np.uint8), dest=dest, tag=tag + 1)
         self._pending.append((request, array))
@@ -155,13 +155,13 @@ class Transport:
         return results
 
     def broadcast(self, array, root):
-        array = np.ascontiguousarray(array)
+        array = np.asarray(array, order="C")
         self.comm.Bcast(array, root=root)
         return array
 
     def allgather_rows(self, array):
         """Concatenates each rank's `array` along axis 0, in rank order."""
-        array = np.ascontiguousarray(array)
+        array = np.asarray(array, order="C")
         counts = self.comm.allgather(array.shape[0])
         row = int(np.prod(array.shape[1:], dtype=np.int64))
         out = np.empty((sum(counts),) + array.shape[1:], dtype=array.dtype)

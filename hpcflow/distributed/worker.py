@@ -11,6 +11,8 @@ from ..framework import errors
 from ..framework.graph_io import graph_from_bytes
 from ..runtime.executor import Executor
 from ..runtime.state import SessionState
+from . import dp_runtime
+from .collectives import StepCollectives
 from .partition_runner import PartitionRunner
 from .transport import REPLY_TAG, PeerFailedError
 
@@ -26,6 +28,7 @@ class _WorkerSession:
 def serve(job):
     """Serves rank 0 until it sends "shutdown"; returns the job's exit code."""
     transport = job.transport
+    collectives = StepCollectives(transport)
     sessions = {}
     while True:
         message = transport.recv_control(0, what="work from rank 0", report_stalls=False)
@@ -48,6 +51,21 @@ def serve(job):
             session = sessions.get(session_key)
             transport.send_control(0, _run_step(job, session, plan_id, step_id, trace, deadline),
                                    tag=REPLY_TAG)
+        elif kind == "dp_register":
+            _, session_key, plan_id, graph_bytes, feed_names, batch_mask = message
+            session = sessions.setdefault(session_key, _WorkerSession(job.rank, transport))
+            runner, reply = dp_runtime.register_on_worker(session, graph_bytes, feed_names,
+                                                          batch_mask, job.rank)
+            if runner is not None:
+                session.runners[plan_id] = runner
+            transport.send_control(0, reply, tag=REPLY_TAG)
+        elif kind == "dp_step":
+            _, session_key, plan_id, step_id, counts, headers, trace, deadline = message
+            session = sessions[session_key]
+            transport.deadline_seconds = deadline
+            reply = dp_runtime.step_on_worker(job, session, session.runners[plan_id],
+                                              collectives, step_id, counts, headers, trace)
+            transport.send_control(0, reply, tag=REPLY_TAG)
         elif kind == "close":
             sessions.pop(message[1], None)
         else:

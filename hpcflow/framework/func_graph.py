@@ -68,9 +68,10 @@ class FuncGraph(Graph):
         self._device_stack = list(outer._device_stack)
         self._gradient_override_map = dict(outer._gradient_override_map)
         self._attr_scope = dict(outer._attr_scope)
-        # Per-graph state of the ops modules (variable store, variable scopes): the same
-        # objects as outside, new entries stay inside.
-        self._extras = dict(outer._extras)
+        # Per-graph state of the ops modules (variable store, variable scopes) is the
+        # enclosing graph's: variables made while building a body are created outside
+        # (variables.py lifts them with an init scope) and must be found there later.
+        self._extras = outer._extras
         for key in outer.get_all_collection_keys():
             if key not in _SHARED_COLLECTIONS:
                 self._collections[key] = list(outer.get_collection(key))
@@ -341,6 +342,44 @@ def replace_input(op, index, tensor):
     op._inputs = tuple(inputs)
     tensor._consumers.append(op)
     op.graph._version += 1
+
+
+def restore_topological_order(graph):
+    """Renumbers `graph`'s ops so that creation order is a topological order again.
+
+    Everything that walks a graph (autodiff, `copy_ops`, the executor's tie-breaking)
+    relies on inputs being created before their consumers; `replace_input` can break
+    that by pointing an op at a newer one.
+    """
+    ops = graph._ops
+    position = {op: index for index, op in enumerate(ops)}
+    order, done, visiting = [], set(), set()
+    for root in ops:
+        if root in done:
+            continue
+        stack = [(root, False)]
+        while stack:
+            op, expanded = stack.pop()
+            if op in done:
+                continue
+            if expanded:
+                visiting.discard(op)
+                done.add(op)
+                order.append(op)
+                continue
+            if op in visiting:
+                raise ValueError("Function %r has a cycle through %s" % (
+                    getattr(graph, "name", ""), op.name))
+            visiting.add(op)
+            stack.append((op, True))
+            deps = {t.op for t in op.inputs} | set(op.control_inputs)
+            for dep in sorted(deps, key=position.__getitem__, reverse=True):
+                if dep not in done:
+                    stack.append((dep, False))
+    for index, op in enumerate(order):
+        op._id = index
+    graph._ops = order
+    graph._version += 1
 
 
 def remove_control_input(op, control_op):

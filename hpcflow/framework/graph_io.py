@@ -125,7 +125,7 @@ def _encode(value, blobs):
         if value.dtype == object:  # strings: stored inline, base64 per element
             return {"__strings__": [base64.b64encode(bytes(v)).decode("ascii")
                                     for v in value.reshape(-1)], "shape": list(value.shape)}
-        array = np.ascontiguousarray(value)
+        array = np.asarray(value, order="C")
         offset = sum(len(b) for b in blobs)
         blobs.append(array.tobytes())
         return {"__array__": array.dtype.str, "shape": list(array.shape), "offset": offset,

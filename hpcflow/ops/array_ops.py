@@ -39,25 +39,30 @@ def _invalid(message):
 _FOLD_MAX_ELEMENTS = 1000
 
 
-def _const(t, depth=0):
+def _const(t, depth=0, memo=None):
     """The build-time value of Tensor `t` as a numpy array, or None."""
     value = tensor_util.constant_value(t)
     if value is not None or not isinstance(t, Tensor) or depth > 32:
         return value
     op = t.op
     record = op._record
-    if record is None or record.stateful or record.context or "numpy" not in record.kernels:
+    if record is None or record.stateful or record.context or "numpy" not in record.kernels \
+            or op.type in _NEVER_FOLD:
         return None
     if not (t.dtype.is_integer or t.dtype.is_bool) or not op.inputs:
         return None
     n = t.shape.num_elements()
     if n is None or n > _FOLD_MAX_ELEMENTS:
         return None
+    memo = {} if memo is None else memo
+    if t in memo:
+        return memo[t]
+    memo[t] = None
     args = []
     for x in op.inputs:
         if x.shape.num_elements() is None or x.shape.num_elements() > _FOLD_MAX_ELEMENTS:
             return None
-        v = _const(x, depth + 1)
+        v = _const(x, depth + 1, memo)
         if v is None:
             return None
         args.append(v)
@@ -67,7 +72,12 @@ def _const(t, depth=0):
         return None
     if len(op.outputs) > 1:
         result = result[t.value_index]
-    return np.asarray(result)
+    memo[t] = np.asarray(result)
+    return memo[t]
+
+
+# Ops whose output is not a function of their inputs' values alone (they can be fed).
+_NEVER_FOLD = frozenset(["PlaceholderWithDefault"])
 
 
 def _const_as_shape(t):
@@ -471,12 +481,9 @@ def _reshape_shape(op):
     if value is None:
         return [(_const_as_shape(shape_t), x.dtype)]
     unknown = [i for i, d in enumerate(value) if d == -1]
-    if len(unknown) > 1:
-        raise ValueError("Reshape: only one input size may be -1, not both %d and %d"
-                         % (unknown[0], unknown[1]))
-    for i, d in enumerate(value):
-        if d < -1:
-            raise ValueError("Reshape: size %d must be non-negative, not %d" % (i, d))
+    if len(unknown) > 1 or builtins.any(d < -1 for d in value):
+        # TF reports these when the op runs; the static shape just keeps the known sizes.
+        return [(TensorShape([d if d >= 0 else None for d in value]), x.dtype)]
     known = int(np.prod([d for d in value if d != -1], dtype=np.int64))
     dims = list(value)
     if unknown:
@@ -496,6 +503,13 @@ def _reshape_shape(op):
     elif n_in is not None and known != n_in:
         raise ValueError("Cannot reshape a tensor with %d elements to shape %s (%d elements)"
                          % (n_in, _shape_str(value), known))
+    elif n_in is None and x.shape.ndims is not None:
+        # The input's known dims must divide the output size (its unknown ones are >= 0).
+        known_in = int(np.prod([d for d in _dims(x.shape) if d is not None], dtype=np.int64))
+        if known_in and known % known_in:
+            raise ValueError("Reshape: dimension size must be evenly divisible by %d but is %d "
+                             "(input shape %s, shape %s)" % (known_in, known, x.shape,
+                                                             _shape_str(value)))
     return [(TensorShape(dims), x.dtype)]
 
 
@@ -584,8 +598,12 @@ def _transpose_shape(op):
         return [(unknown_shape(rank_), x.dtype)]
     if in_dims is None:
         return [(unknown_shape(len(perm)), x.dtype)]
-    _check_perm(perm, len(in_dims), ValueError)
-    return [(TensorShape([in_dims[p] for p in perm]), x.dtype)]
+    if len(perm) != len(in_dims):
+        raise ValueError("transpose expects a vector of size %d. But input(1) is a vector of "
+                         "size %d" % (len(in_dims), len(perm)))
+    # A repeated or out-of-range entry is reported when the op runs, as TF does.
+    return [(TensorShape([in_dims[p] if 0 <= p < len(in_dims) else None for p in perm]),
+             x.dtype)]
 
 
 def _transpose_kernel(x, perm):
@@ -1344,20 +1362,11 @@ def _slice_shape(op):
     for i, s in enumerate(sizes):
         b = begin[i] if begin is not None else None
         d = dims[i] if dims is not None else None
-        if b is not None and b < 0:
-            raise ValueError("Slice: begin[%d] = %d must be non-negative" % (i, b))
-        if s < -1:
-            raise ValueError("Slice: size[%d] = %d must be -1 or non-negative" % (i, s))
+        # Out-of-range blocks are reported when the op runs (as TF does).
         if s == -1:
-            out.append(None if b is None or d is None else d - b)
-            if b is not None and d is not None and b > d:
-                raise ValueError("Slice: begin[%d] = %d is past the end of dimension %d (size "
-                                 "%d)" % (i, b, i, d))
+            out.append(None if b is None or d is None or b > d else d - b)
         else:
-            if b is not None and d is not None and b + s > d:
-                raise ValueError("Slice: expected size[%d] in [0, %d], but got %d"
-                                 % (i, d - b, s))
-            out.append(s)
+            out.append(s if s >= 0 else None)
     return [(TensorShape(out), x.dtype)]
 
 
@@ -1646,7 +1655,8 @@ def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0, el
       ellipsis_mask: bit i set means entry i is `...` (at most one bit).
       new_axis_mask: bit i set means entry i inserts a length-1 dimension.
       shrink_axis_mask: bit i set means entry i indexes (removing that dimension).
-      var: accepted for TF1 signature compatibility; sliced assignment is not supported.
+      var: the Variable `input_` reads, if any: the result then has an
+        `assign(value, name=None)` method writing `value` into that slice.
       name: a name for the operation (default "StridedSlice").
 
     Returns:
@@ -1668,7 +1678,15 @@ def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0, el
                              dtype=None if isinstance(end, Tensor) else begin_t.dtype)
         strides_t = _index_input(strides, "strides", "StridedSlice",
                                  dtype=None if isinstance(strides, Tensor) else begin_t.dtype)
-        return apply_op("StridedSlice", [input_, begin_t, end_t, strides_t], attrs, name=scope)
+        result = apply_op("StridedSlice", [input_, begin_t, end_t, strides_t], attrs,
+                          name=scope)
+    if var is not None:
+        def assign(value, name=None):
+            from . import state_ops
+            return state_ops.strided_slice_assign(var, begin_t, end_t, strides_t, value,
+                                                  name=name, **attrs)
+        result.assign = assign
+    return result
 
 
 def strided_slice_grad(shape, begin, end, strides, dy, begin_mask=0, end_mask=0,
@@ -1907,9 +1925,6 @@ def _pad_shape(op):
     out = []
     for i in builtins.range(r):
         d = dims[i] if dims is not None else None
-        if op.type == "MirrorPad" and d is not None:
-            _check_mirror(d, int(value[i, 0]), int(value[i, 1]), op.get_attr("mode"), i,
-                          ValueError)
         out.append(None if d is None else d + int(value[i, 0]) + int(value[i, 1]))
     return [(TensorShape(out), x.dtype)]
 
@@ -2420,8 +2435,7 @@ def _one_hot_shape(op):
     if dims is None:
         return [(unknown_shape(), on_value.dtype)]
     if axis > len(dims):
-        raise ValueError("Expected axis to be -1 or between [0, %d).  But received: %d"
-                         % (len(dims) + 1, axis))
+        return [(unknown_shape(), on_value.dtype)]  # reported when the op runs, as TF
     depth = _const_int(depth_t)
     if depth is not None and depth < 0:
         raise ValueError("OneHot: depth must be non-negative, got %d" % depth)
@@ -2434,6 +2448,9 @@ def _one_hot_kernel(indices, depth, on_value, off_value, *, axis):
     depth = int(depth)
     if depth < 0:
         raise _invalid("OneHot: depth must be non-negative, got: %d" % depth)
+    if not -1 <= axis <= indices.ndim:
+        raise _invalid("Expected axis to be -1 or between [0, %d).  But received: %d"
+                       % (indices.ndim + 1, axis))
     on = np.asarray(on_value)
     hot = indices[..., None] == np.arange(depth)
     out = np.where(hot, on, np.asarray(off_value)).astype(on.dtype, copy=False)
@@ -3010,11 +3027,7 @@ def _matrix_set_diag_shape(op):
     if x.dtype != d.dtype:
         raise TypeError("MatrixSetDiag: diagonal (%s) must have the input's dtype %s"
                         % (d.dtype.name, x.dtype.name))
-    expected = _matrix_diag_part_shape(op)[0][0]
-    if not expected.is_compatible_with(d.shape):
-        raise ValueError("MatrixSetDiag: diagonal must have shape %s, got %s"
-                         % (expected, d.shape))
-    return [(x.shape, x.dtype)]
+    return [(x.shape, x.dtype)]  # a diagonal of the wrong shape is reported at run time
 
 
 def _matrix_set_diag_kernel(x, diagonal):
@@ -3282,9 +3295,7 @@ def _linspace_shape(op):
     for t, arg in zip(op.inputs, ("start", "stop", "num")):
         _check_rank(t, 0, arg, "LinSpace")
     n = _const_int(num)
-    if n is not None and n <= 0:
-        raise ValueError("Requires num > 0: %d" % n)
-    return [(TensorShape([n]), start.dtype)]
+    return [(TensorShape([n if n is None or n > 0 else None]), start.dtype)]
 
 
 def _linspace_kernel(start, stop, num):
@@ -3585,3 +3596,244 @@ def ensure_shape(x, shape, name=None):  # noqa: F811
         x = as_tensor(x, name="x")
         return apply_op("EnsureShape", [x], {"shape": None if shape.ndims is None
                                             else list(shape.as_tuple_or_none())}, name=scope)
+
+
+# -- IdentityN, ReverseSequence, TensorScatter{Update,Add,Sub}, meshgrid ------------------------
+
+def _identity_n_shape(op):
+    return [(t.shape, t.dtype) for t in op.inputs]
+
+
+def _identity_n_kernel(*inputs, T):  # noqa: N803 - TF's attr name
+    return tuple(inputs)
+
+
+registry.register_op("IdentityN", shape=_identity_n_shape, numpy=_identity_n_kernel,
+                     gradient=lambda op, *grads: list(grads), sharding=sharding.ELEMENTWISE)
+
+
+def identity_n(input, name=None):  # noqa: A002
+    """Returns a list of tensors equal to the list `input` (one op, op type IdentityN)."""
+    with _op_scope(name, "IdentityN", input) as scope:
+        tensors = [as_tensor(t, name="input") for t in input]
+        out = apply_op("IdentityN", tensors, {"T": [t.dtype.name for t in tensors]},
+                       name=scope)
+    return out if isinstance(out, list) else [out]
+
+
+def _reverse_sequence_shape(op):
+    x, lengths = op.inputs
+    seq_dim, batch_dim = op.get_attr("seq_dim"), op.get_attr("batch_dim")
+    _check_index_dtype(lengths, "seq_lengths", "ReverseSequence")
+    _check_rank(lengths, 1, "seq_lengths", "ReverseSequence")
+    dims = _dims(x.shape)
+    if dims is not None:
+        for what, d in (("seq_dim", seq_dim), ("batch_dim", batch_dim)):
+            if d >= len(dims):  # negative ones are refused when the op runs, as TF
+                raise ValueError("ReverseSequence: %s %d out of range for input of rank %d"
+                                 % (what, d, len(dims)))
+        n = lengths.shape[0] if lengths.shape.ndims == 1 else None
+        if n is not None and batch_dim >= 0 and dims[batch_dim] is not None and \
+                n != dims[batch_dim]:
+            raise ValueError("ReverseSequence: length of seq_lengths (%d) must equal the batch "
+                             "dimension (%d)" % (n, dims[batch_dim]))
+    return [(x.shape, x.dtype)]
+
+
+def _reverse_sequence_kernel(x, seq_lengths, *, seq_dim, batch_dim):
+    x = np.asarray(x)
+    for what, d in (("seq_dim", seq_dim), ("batch_dim", batch_dim)):
+        if not 0 <= d < x.ndim:
+            raise _invalid("Invalid %s %d" % (what, d))
+    if seq_dim == batch_dim:
+        raise _invalid("seq_dim == batch_dim == %d" % seq_dim)
+    lengths = _as_index_list(seq_lengths, "seq_lengths", "ReverseSequence")
+    if len(lengths) != x.shape[batch_dim]:
+        raise _invalid("Length of seq_lengths != input.dims(%d), (%d vs. %d)"
+                       % (batch_dim, len(lengths), x.shape[batch_dim]))
+    out = x.copy()
+    for b, n in enumerate(lengths):
+        if not 0 <= n <= x.shape[seq_dim]:
+            raise _invalid("seq_lens(%d) = %d not in [0, %d]" % (b, n, x.shape[seq_dim]))
+        index = [builtins.slice(None)] * x.ndim
+        index[batch_dim] = b
+        index[seq_dim] = builtins.slice(0, n)
+        source = list(index)
+        source[seq_dim] = builtins.slice(n - 1, None, -1) if n else builtins.slice(0, 0)
+        out[tuple(index)] = x[tuple(source)]
+    return out
+
+
+def _reverse_sequence_grad(op, grad):
+    return [reverse_sequence(grad, op.inputs[1], seq_axis=op.get_attr("seq_dim"),
+                             batch_axis=op.get_attr("batch_dim")), None]
+
+
+registry.register_op("ReverseSequence", shape=_reverse_sequence_shape,
+                     numpy=_reverse_sequence_kernel, gradient=_reverse_sequence_grad,
+                     sharding=sharding.GATHER)
+
+
+def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=None, name=None,  # noqa: A002
+                     seq_dim=None, batch_dim=None):
+    """Reverses the first `seq_lengths[b]` entries along `seq_axis` of each batch entry b.
+
+    Args:
+      input: a Tensor.
+      seq_lengths: a 1-D int32/int64 Tensor with one length per batch entry.
+      seq_axis: the sequence dimension (TF1 also accepts `seq_dim`).
+      batch_axis: the batch dimension (default 0; TF1 also accepts `batch_dim`).
+      name: a name for the operation (default "ReverseSequence").
+
+    Returns:
+      A Tensor of the input's shape.
+
+    Raises:
+      ValueError: if the axes are invalid or the lengths do not match the batch size.
+      InvalidArgumentError: at run time if a length exceeds the sequence dimension.
+    """
+    seq_axis = seq_dim if seq_axis is None else seq_axis
+    batch_axis = batch_dim if batch_axis is None else batch_axis
+    if seq_axis is None:
+        raise ValueError("reverse_sequence needs seq_axis")
+    batch_axis = 0 if batch_axis is None else batch_axis
+    with _op_scope(name, "ReverseSequence", [input, seq_lengths]) as scope:
+        input = as_tensor(input, name="input")
+        lengths = _index_input(seq_lengths, "seq_lengths", "ReverseSequence")
+        return apply_op("ReverseSequence", [input, lengths],
+                        {"seq_dim": int(seq_axis), "batch_dim": int(batch_axis)}, name=scope)
+
+
+def _tensor_scatter_shape(op):
+    tensor, indices, updates = op.inputs
+    _check_index_dtype(indices, "indices", op.type)
+    if tensor.dtype != updates.dtype:
+        raise TypeError("%s: updates (%s) must have the tensor's dtype %s"
+                        % (op.type, updates.dtype.name, tensor.dtype.name))
+    t_dims, i_dims = _dims(tensor.shape), _dims(indices.shape)
+    if t_dims is not None and i_dims and i_dims[-1] is not None:
+        if i_dims[-1] > len(t_dims):
+            raise ValueError("%s: indices.shape[-1] = %d must be <= rank(tensor) = %d"
+                             % (op.type, i_dims[-1], len(t_dims)))
+        expected = TensorShape(i_dims[:-1] + t_dims[i_dims[-1]:])
+        if not expected.is_compatible_with(updates.shape):
+            raise ValueError("%s: updates must have shape %s, got %s"
+                             % (op.type, expected, updates.shape))
+    return [(tensor.shape, tensor.dtype)]
+
+
+def _tensor_scatter_kernel(mode):
+    def kernel(tensor, indices, updates):
+        tensor, indices, updates = np.asarray(tensor), np.asarray(indices), np.asarray(updates)
+        k = indices.shape[-1]
+        expected = indices.shape[:-1] + tensor.shape[k:]
+        if updates.shape != expected:
+            raise _invalid("updates must have shape %s, got %s" % (_shape_str(expected),
+                                                                  _shape_str(updates.shape)))
+        flat = _nd_coordinates(indices, tensor.shape, "TensorScatter")
+        rows = updates.reshape((flat.shape[0],) + tensor.shape[k:])
+        out = tensor.copy()
+        index = tuple(flat.T)
+        if mode == "update":
+            out[index] = rows
+        elif mode == "add":
+            np.add.at(out, index, rows)
+        else:
+            np.subtract.at(out, index, rows)
+        return out
+    return kernel
+
+
+def _tensor_scatter_update_grad(op, grad):
+    indices, updates = op.inputs[1], op.inputs[2]
+    return [tensor_scatter_update(grad, indices, zeros_like(updates)), None,
+            gather_nd(grad, indices)]
+
+
+def _tensor_scatter_add_grad(op, grad):
+    return [grad, None, gather_nd(grad, op.inputs[1])]
+
+
+def _tensor_scatter_sub_grad(op, grad):
+    return [grad, None, _math().negative(gather_nd(grad, op.inputs[1]))]
+
+
+registry.register_op("TensorScatterUpdate", shape=_tensor_scatter_shape,
+                     numpy=_tensor_scatter_kernel("update"),
+                     gradient=_tensor_scatter_update_grad, sharding=sharding.GATHER)
+registry.register_op("TensorScatterAdd", shape=_tensor_scatter_shape,
+                     numpy=_tensor_scatter_kernel("add"), gradient=_tensor_scatter_add_grad,
+                     sharding=sharding.GATHER)
+registry.register_op("TensorScatterSub", shape=_tensor_scatter_shape,
+                     numpy=_tensor_scatter_kernel("sub"), gradient=_tensor_scatter_sub_grad,
+                     sharding=sharding.GATHER)
+
+
+def _tensor_scatter(op_type, tensor, indices, updates, name):
+    with _op_scope(name, op_type, [tensor, indices, updates]) as scope:
+        tensor = as_tensor(tensor, name="tensor")
+        indices = as_tensor(indices, name="indices")
+        updates = convert_to_tensor(updates, dtype=tensor.dtype, name="updates")
+        return apply_op(op_type, [tensor, indices, updates], name=scope)
+
+
+def tensor_scatter_update(tensor, indices, updates, name=None):
+    """A copy of `tensor` with the slices at `indices` replaced by `updates` (scatter_nd
+    coordinates). With duplicate indices, which update wins is unspecified (as in TF).
+
+    Raises:
+      InvalidArgumentError: at run time if a coordinate is out of range.
+    """
+    return _tensor_scatter("TensorScatterUpdate", tensor, indices, updates, name)
+
+
+def tensor_scatter_add(tensor, indices, updates, name=None):
+    """A copy of `tensor` with `updates` added at `indices` (duplicates summed)."""
+    return _tensor_scatter("TensorScatterAdd", tensor, indices, updates, name)
+
+
+def tensor_scatter_sub(tensor, indices, updates, name=None):
+    """A copy of `tensor` with `updates` subtracted at `indices` (duplicates summed)."""
+    return _tensor_scatter("TensorScatterSub", tensor, indices, updates, name)
+
+
+tensor_scatter_nd_update = tensor_scatter_update
+tensor_scatter_nd_add = tensor_scatter_add
+tensor_scatter_nd_sub = tensor_scatter_sub
+
+
+def meshgrid(*args, **kwargs):
+    """N-D coordinate arrays from 1-D coordinate vectors, as `np.meshgrid`.
+
+    Args:
+      *args: 1-D Tensors (or lists) of the same dtype.
+      indexing: "xy" (Cartesian, default) or "ij" (matrix), keyword only.
+      name: a name for the operation (default "meshgrid"), keyword only.
+
+    Returns:
+      A list of N Tensors of rank N.
+
+    Raises:
+      TypeError: for an unknown keyword argument.
+      ValueError: for an unknown indexing mode.
+    """
+    indexing = kwargs.pop("indexing", "xy")
+    name = kwargs.pop("name", "meshgrid")
+    if kwargs:
+        raise TypeError("'%s' is an invalid keyword argument for this function"
+                        % next(iter(kwargs)))
+    if indexing not in ("xy", "ij"):
+        raise ValueError("indexing parameter must be either 'xy' or 'ij'")
+    with _op_scope(name, "meshgrid", args):
+        ndim = len(args)
+        ones_shape = (1,) * ndim
+        output = [reshape(stack(x), ones_shape[:i] + (-1,) + ones_shape[i + 1:])
+                  for i, x in enumerate(args)]
+        shapes = [size(x) for x in args]
+        output_dtype = as_tensor(args[0]).dtype
+        if indexing == "xy" and ndim > 1:
+            output[0] = reshape(output[0], (1, -1) + (1,) * (ndim - 2))
+            output[1] = reshape(output[1], (-1, 1) + (1,) * (ndim - 2))
+            shapes[0], shapes[1] = shapes[1], shapes[0]
+        mult_fact = ones(shapes, output_dtype)
+        return [_math().multiply(x, mult_fact) for x in output]

@@ -220,7 +220,19 @@ def _binary(sym, opname, op_name, static_func, doc):
     return assert_fn
 
 
-assert_equal = _binary("==", "assert_equal", "equal", np.equal, "the check")
+_assert_equal = _binary("==", "assert_equal", "equal", np.equal, "the check")
+
+
+def assert_equal(x, y, data=None, summarize=None, message=None, name=None):
+    with name_scope(name, "assert_equal", [x, y] + _values_of(data)):
+        # As TF: the same tensor on both sides needs no check (this scope is then used up,
+        # so the check's ops live under "assert_equal_1" like TF's).
+        if x is y:
+            return _no_op(None)
+    return _assert_equal(x, y, data=data, summarize=summarize, message=message, name=name)
+
+
+assert_equal.__doc__ = _assert_equal.__doc__
 assert_none_equal = _binary("!=", "assert_none_equal", "not_equal", np.not_equal, "the check")
 assert_less = _binary("<", "assert_less", "less", np.less, "the check")
 assert_less_equal = _binary("<=", "assert_less_equal", "less_equal", np.less_equal, "the check")

@@ -482,6 +482,7 @@ class _GradientFunction:
                 if control in copied:
                     func_graph_lib.remove_control_input(op, control)
         graph.outputs = [recorded(t) if t.op in copied else t for t in outputs]
+        func_graph_lib.restore_topological_order(graph)
         # Copies of nested If/While ops were asked to record by their own gradients: the
         # originals (which are what runs in the forward pass) must record the same.
         for old_op, new_op in self.op_map.items():
@@ -1037,3 +1038,212 @@ def _check_body_result(loop_name, args_values, body_result, flat_vars, invariant
                 "iteration. To allow the shape to vary across iterations, use the "
                 "`shape_invariants` argument of tf.while_loop to specify a less-specific shape."
                 % (entry.name, entry.shape, output.shape))
+
+
+# -- MapFn: map_fn --------------------------------------------------------------------------
+
+def _map_fn_shape(op):
+    fn = op.get_attr("fn")
+    count = op.get_attr("num_elems")
+    rows = None
+    for t in op.inputs[:count]:
+        if t.shape.ndims is not None and t.shape[0] is not None:
+            rows = t.shape[0]
+    return [(TensorShape([rows]).concatenate(t.shape), t.dtype) for t in fn.outputs] + \
+        [(unknown_shape(), dtypes.variant)]
+
+
+def _empty_stack(tensor_shape, dtype):
+    dims = [0] + [0 if d is None else d for d in (tensor_shape.as_tuple_or_none() or ())]
+    return np.zeros(dims, dtype.np_dtype)
+
+
+def _map_fn_kernel(ctx, *args, fn, num_elems, back_prop, record_history, history_tensors):
+    elems = [np.asarray(e) for e in args[:num_elems]]
+    invariant = list(args[num_elems:])
+    rows = {e.shape[0] for e in elems}
+    if len(rows) != 1:
+        raise errors.InvalidArgumentError(None, None, "All elems of map_fn %s must have the "
+                                          "same first dimension, got %s"
+                                          % (ctx.op_name, [e.shape[0] for e in elems]))
+    count = rows.pop()
+    record = bool(ctx.op.attrs.get("record_history"))
+    names = list(ctx.op.attrs.get("history_tensors") or []) if record else []
+    history = [] if record else None
+    results = [[] for _ in fn.outputs]
+    for i in range(count):
+        values = _call_function(ctx, fn, [e[i] for e in elems] + invariant, names)
+        for k, value in enumerate(values[:len(fn.outputs)]):
+            results[k].append(value)
+        if record:
+            history.append(_record(ctx, names, values[len(fn.outputs):]))
+    outputs = [np.stack(r) if r else _empty_stack(t.shape, t.dtype)
+               for r, t in zip(results, fn.outputs)]
+    return _kernel_result(outputs + [history])
+
+
+def _map_fn_grad(op, *grads):
+    fn = op.get_attr("fn")
+    num_elems = op.get_attr("num_elems")
+    elems, captured = op.inputs[:num_elems], op.inputs[num_elems:]
+    result = [None] * len(op.inputs)
+    if not op.get_attr("back_prop"):
+        return result
+    count = len(fn.outputs)
+    y_indices = [k for k in range(count) if _is_differentiable(op.outputs[k].dtype)]
+    elem_indices = [i for i in range(num_elems) if _is_differentiable(elems[i].dtype)]
+    capture_indices = [j for j, t in enumerate(captured) if _is_differentiable(t.dtype)]
+    if not y_indices or not (elem_indices or capture_indices):
+        return result
+    graph = op.graph
+    with graph.as_default():
+        dys = [grads[k] if grads[k] is not None else _zeros_like(op.outputs[k])
+               for k in y_indices]
+        dys = [_dense(g) for g in dys]
+    function = _GradientFunction(
+        fn, graph, op.name + "_fn_grad", y_indices,
+        [(fn.outputs[k].dtype, fn.outputs[k].shape) for k in y_indices],
+        {num_elems + j: t for j, t in enumerate(captured)},
+        elem_indices + [num_elems + j for j in capture_indices])
+    elem_grads = [function.gradient_or_zeros(k) for k in range(len(elem_indices))]
+    kept = [k for k in range(len(capture_indices))
+            if function.grads[len(elem_indices) + k] is not None]
+    capture_grads = [function.gradient_or_zeros(len(elem_indices) + k) for k in kept]
+    function.finish(elem_grads + capture_grads)
+    op._set_attr("history_tensors", _union_names(op.get_attr("history_tensors"),
+                                                 function.record_names))
+    op._set_attr("record_history", True)
+    grad_captures = [outer for outer, _ in function.graph.captures]
+    positions = [grad_captures.index(captured[capture_indices[k]]) for k in kept]
+    shape_sources = [elems[i] for i in elem_indices]
+    grad_op = graph.create_op(
+        "MapFnGrad", dys + [op.outputs[-1]] + shape_sources + grad_captures,
+        {"fn_grad": function.graph, "num_outputs": len(y_indices),
+         "num_elem_grads": len(elem_indices), "capture_grad_positions": positions},
+        name="MapFnGrad")
+    func_graph_lib.add_control_inputs(graph, grad_op, function.graph.outer_control_inputs)
+    for position, i in enumerate(elem_indices):
+        result[i] = grad_op.outputs[position]
+    for position, k in enumerate(kept):
+        result[num_elems + capture_indices[k]] = grad_op.outputs[len(elem_indices) + position]
+    return result
+
+
+registry.register_op("MapFn", shape=_map_fn_shape, numpy=_map_fn_kernel, gradient=_map_fn_grad,
+                     context=True, stateful=True, sharding=sharding.GATHER,
+                     doc="Applies fn (a FuncGraph) to each row of its elems and stacks results.")
+
+
+def _map_fn_grad_shape(op):
+    fn_grad = op.get_attr("fn_grad")
+    num_outputs, num_elem_grads = op.get_attr("num_outputs"), op.get_attr("num_elem_grads")
+    sources = op.inputs[num_outputs + 1:num_outputs + 1 + num_elem_grads]
+    specs = [(t.shape, t.dtype) for t in sources]
+    for t, position in zip(fn_grad.outputs[num_elem_grads:], op.get_attr("capture_grad_positions")):
+        specs.append((op.inputs[num_outputs + 1 + num_elem_grads + position].shape, t.dtype))
+    return specs
+
+
+def _map_fn_grad_kernel(ctx, *args, fn_grad, num_outputs, num_elem_grads,
+                        capture_grad_positions):
+    dys = [np.asarray(d) for d in args[:num_outputs]]
+    history = args[num_outputs]
+    sources = args[num_outputs + 1:num_outputs + 1 + num_elem_grads]
+    invariant = list(args[num_outputs + 1 + num_elem_grads:])
+    if history is None:
+        raise errors.InternalError(None, None, "The forward MapFn op recorded no history for "
+                                   "its gradient %s" % ctx.op_name)
+    rows = [[] for _ in range(num_elem_grads)]
+    sums = [None] * len(capture_grad_positions)
+    for i, record in enumerate(history):
+        outputs = ctx.call_function(fn_grad, [d[i] for d in dys] + [record] + invariant)
+        for k in range(num_elem_grads):
+            rows[k].append(outputs[k])
+        for k, value in enumerate(outputs[num_elem_grads:]):
+            sums[k] = value if sums[k] is None else sums[k] + value
+    elem_grads = [np.stack(r) if r else np.zeros_like(source) for r, source in zip(rows, sources)]
+    for k, position in enumerate(capture_grad_positions):
+        if sums[k] is None:
+            sums[k] = np.zeros_like(invariant[position])
+    return _kernel_result(elem_grads + sums)
+
+
+registry.register_op("MapFnGrad", shape=_map_fn_grad_shape, numpy=_map_fn_grad_kernel,
+                     gradient=lambda op, *grads: _while_grad_grad(op),
+                     context=True, stateful=True, sharding=sharding.GATHER,
+                     doc="Runs a MapFn's gradient function on each row.")
+
+
+def map_fn(fn, elems, dtype=None, parallel_iterations=None, back_prop=True, swap_memory=False,
+           infer_shape=True, name=None):
+    """Applies `fn` to each element of `elems` along axis 0 and stacks the results.
+
+    TF1 `tf.map_fn`. `fn` is traced once into a function sub-graph of one "MapFn" op.
+
+    Args:
+      fn: callable taking one element (a structure like `elems`, each Tensor without its
+        first dimension) and returning a structure of Tensors.
+      elems: a Tensor or a (nested) structure of Tensors, all with the same first
+        dimension.
+      dtype: the structure of dtypes of fn's result when it differs from `elems`' (checked
+        against what fn returns).
+      parallel_iterations, swap_memory, infer_shape: accepted for compatibility.
+      back_prop: if False, no gradient flows through.
+      name: name of the op (default "map").
+
+    Returns:
+      The stacked results, in fn's result structure.
+
+    Raises:
+      TypeError: if `fn` is not callable, or fn's result dtypes differ from `dtype`.
+      ValueError: if an element is a scalar, first dimensions differ statically, or fn's
+        result structure differs from `dtype`'s.
+    """
+    del parallel_iterations, swap_memory, infer_shape
+    if not callable(fn):
+        raise TypeError("fn must be callable.")
+    flat_values = nest.flatten(elems)
+    if not flat_values:
+        raise ValueError("map_fn needs at least one element tensor in elems")
+    graph = _graph_for_new_op(*flat_values)
+    with graph.as_default(), graph.name_scope(name or "map") as scope:
+        map_name = scope[:-1]
+        flat_elems = [convert_to_tensor(e, name="elems") for e in flat_values]
+        rows = None
+        for e in flat_elems:
+            if e.shape.ndims == 0:
+                raise ValueError("elems must be a 1+ dimensional Tensor, not a scalar: %s "
+                                 "(map_fn %r)" % (e.name, map_name))
+            first = e.shape[0] if e.shape.ndims is not None else None
+            if first is not None and rows is not None and first != rows:
+                raise ValueError("All elems of map_fn %r must have the same first dimension, "
+                                 "got %d and %d" % (map_name, rows, first))
+            rows = first if first is not None else rows
+        specs = nest.pack_sequence_as(elems, [
+            _LoopVarSpec(e.dtype, e.shape[1:] if e.shape.ndims is not None else unknown_shape())
+            for e in flat_elems])
+        fn_graph = func_graph_lib.func_graph_from_py_func(map_name + "_fn", fn, [specs],
+                                                          outer_graph=graph)
+        result = fn_graph.structured_outputs
+        expected = dtype if dtype is not None else elems
+        try:
+            nest.assert_same_structure(expected, result)
+        except (ValueError, TypeError) as e:
+            raise type(e)("The result of fn in map_fn %r does not have the structure of %s: %s"
+                          % (map_name, "dtype" if dtype is not None else "elems", e)) from None
+        flat_result = nest.flatten(result)
+        for index, value in enumerate(flat_result):
+            if not isinstance(value, Tensor):
+                raise TypeError("fn of map_fn %r returned %r; expected Tensors" % (map_name, value))
+            if dtype is not None:
+                want = dtypes.as_dtype(nest.flatten(dtype)[index])
+                if value.dtype != want:
+                    raise TypeError("fn of map_fn %r returned dtype %s for output %d, but dtype "
+                                    "says %s" % (map_name, value.dtype.name, index, want.name))
+        captured = _unify_captures([fn_graph], len(flat_elems))
+        op = graph.create_op("MapFn", flat_elems + captured,
+                             {"fn": fn_graph, "num_elems": len(flat_elems),
+                              "back_prop": bool(back_prop), "record_history": False,
+                              "history_tensors": []}, name=scope)
+        func_graph_lib.add_control_inputs(graph, op, fn_graph.outer_control_inputs)
+    return nest.pack_sequence_as(result, op.outputs[:len(flat_result)])

@@ -379,9 +379,8 @@ def _queue_kernel(ctx, *, component_types, shapes, capacity, container, shared_n
                 if cls is _RandomShuffleQueueResource and \
                         capacity >= 0 and extra["min_after_dequeue"] >= capacity:
                     raise errors.InvalidArgumentError(
-                        None, None, "min_after_dequeue (%d) must be less than capacity (%d) "
-                        "of RandomShuffleQueue %s" % (extra["min_after_dequeue"], capacity,
-                                                      ctx.op_name))
+                        None, None, "min_after_dequeue %d must be < capacity %d"
+                        % (extra["min_after_dequeue"], capacity))
                 if shared_name:
                     name = shared_name
                 else:
@@ -594,13 +593,15 @@ class QueueBase:
         self._dtypes = dtypes
         if shapes is not None:
             if len(shapes) != len(dtypes):
-                raise ValueError("Queue shapes must have the same length as dtypes")
+                raise ValueError("Queue shapes must have the same length as dtypes, received "
+                                 "len(shapes)=%d, len(dtypes)=%d" % (len(shapes), len(dtypes)))
             self._shapes = [as_shape(s) for s in shapes]
         else:
             self._shapes = [unknown_shape() for _ in self._dtypes]
         if names is not None:
             if len(names) != len(dtypes):
-                raise ValueError("Queue names must have the same length as dtypes")
+                raise ValueError("Queue names must have the same length as dtypes, received "
+                                 "len(names)=%d, len(dtypes)=%d" % (len(names), len(dtypes)))
             self._names = names
         else:
             self._names = None
@@ -649,7 +650,7 @@ class QueueBase:
                 raise ValueError("Queue must have names to enqueue a dictionary")
             if sorted(self._names, key=str) != sorted(vals.keys(), key=str):
                 raise ValueError("Keys in dictionary to enqueue do not match names of Queue.  "
-                                 "Dictionary: (%s), Queue: (%s)"
+                                 "Dictionary: %s,Queue: %s"
                                  % (sorted(vals.keys(), key=str), sorted(self._names, key=str)))
             vals = [vals[k] for k in self._names]
         else:

@@ -735,7 +735,9 @@ def _logical_not_shape(op):
 
 
 def _sigmoid(x):
-    return np.reciprocal(1 + np.exp(-x))
+    # One exp of -|x| serves both signs: no overflow, full relative precision in both tails.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
 def _rsqrt(x):
@@ -1408,8 +1410,16 @@ def _reduce(op_type, input_tensor, axis, keepdims, name, reduction_indices, keep
     x = convert_to_tensor(input_tensor, name="input_tensor")
     axes = _reduction_dims(x, axis)
     with _op_scope(name, op_type, [x]) as scope:
-        axes = convert_to_tensor(axes, name="reduction_indices")
-        return _apply(op_type, [x, axes], {"keep_dims": keepdims}, name=scope)
+        axes = convert_to_tensor(axes, name="reduction_indices", preferred_dtype=dtypes.int32)
+        out = _apply(op_type, [x, axes], {"keep_dims": keepdims}, name=scope)
+    return _may_reduce_to_scalar(keepdims, axis, out)
+
+
+def _may_reduce_to_scalar(keepdims, axis, output):
+    # A full reduction is a scalar even when the input's rank is unknown (as TF).
+    if not keepdims and axis is None:
+        output.set_shape(())
+    return output
 
 
 _REDUCE_DOC = """Computes the %s of elements across dimensions of a tensor (op "%s").
@@ -1471,7 +1481,7 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=None, name=None, reductio
         result = log(reduce_sum(exp(subtract(x, my_max)), axis=axis, keepdims=keepdims))
         if not keepdims:
             my_max = array_ops.reshape(my_max, _shape_of(result))
-        return add(result, my_max, name=scope)
+        return _may_reduce_to_scalar(keepdims, axis, add(result, my_max, name=scope))
 
 
 def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
@@ -1568,7 +1578,7 @@ def _arg(op_type, input, axis, name, dimension, output_type):  # noqa: A002
     output_type = dtypes.as_dtype(output_type)
     with _op_scope(name, op_type, [input]) as scope:
         x = convert_to_tensor(input, name="input")
-        dim = convert_to_tensor(axis, name="dimension")
+        dim = convert_to_tensor(axis, name="dimension", preferred_dtype=dtypes.int32)
         return _apply(op_type, [x, dim], {"output_type": output_type.name}, name=scope)
 
 
@@ -1657,7 +1667,7 @@ registry.register_op("Cumprod", shape=_cum_shape, numpy=_cum_kernel(np.cumprod, 
 def _cumulative(op_type, x, axis, exclusive, reverse, name):
     with _op_scope(name, op_type, [x]) as scope:
         x = convert_to_tensor(x, name="x")
-        axis = convert_to_tensor(axis, name="axis")
+        axis = convert_to_tensor(axis, name="axis", preferred_dtype=dtypes.int32)
         return _apply(op_type, [x, axis], {"exclusive": builtins.bool(exclusive),
                                              "reverse": builtins.bool(reverse)}, name=scope)
 
@@ -1932,8 +1942,10 @@ def tensordot(a, b, axes, name=None):
         product = matmul(a_2d, b_2d)
         if isinstance(a_free_dims, list) and isinstance(b_free_dims, list):
             return array_ops.reshape(product, a_free_dims + b_free_dims, name=scope)
-        return array_ops.reshape(product, array_ops.concat(
+        result = array_ops.reshape(product, array_ops.concat(
             [_as_shape_tensor(a_free_dims), _as_shape_tensor(b_free_dims)], 0), name=scope)
+        result.set_shape([a.shape[i] for i in a_free] + [b.shape[i] for i in b_free])
+        return result
 
 
 def _axis_error(axis, rank):

@@ -629,6 +629,8 @@ def softmax_cross_entropy_with_logits_v2(labels, logits, axis=None, name=None, d
         logits = as_tensor(logits, name="logits")
         labels = as_tensor(labels, dtype=None if isinstance(labels, Tensor) else logits.dtype,
                            name="labels")
+        if labels.dtype != logits.dtype and labels.dtype.is_floating:
+            labels = _cast_like(labels, logits)  # as TF: labels follow the logits' type
         if not logits.shape.is_compatible_with(labels.shape):
             raise ValueError("Dimensions must be equal: logits %s and labels %s of %s have "
                              "different shapes" % (logits.shape, labels.shape, scope[:-1]))
@@ -922,8 +924,7 @@ def bias_add(value, bias, data_format=None, name=None):
     data_format = "NCHW" if data_format.startswith("NC") else "NHWC"
     with name_scope(name, "BiasAdd", [value, bias]) as scope:
         value = as_tensor(value, name="input")
-        bias = as_tensor(bias, dtype=None if isinstance(bias, Tensor) else value.dtype,
-                         name="bias")
+        bias = as_tensor(bias, dtype=value.dtype, name="bias")
         return apply_op("BiasAdd", [value, bias], {"data_format": data_format}, name=scope)
 
 
@@ -1099,7 +1100,7 @@ def _check_window_attrs(op_type, strides, dilations, data_format):
         batch, channel = (values[0], values[1]) if data_format == "NCHW" else (values[0],
                                                                                 values[3])
         if batch != 1 or channel != 1:
-            raise errors.InvalidArgumentError(
+            raise errors.UnimplementedError(
                 None, None, "%s: current implementation does not yet support %s in the batch "
                 "and depth dimensions (got %s)" % (op_type, name, values))
         if min(values) < 1:
@@ -1543,7 +1544,7 @@ def _check_pool_window(op_type, ksize, strides, data_format):
         batch, channel = (values[0], values[1]) if data_format == "NCHW" else (values[0],
                                                                                 values[3])
         if batch != 1 or channel != 1:
-            raise errors.InvalidArgumentError(
+            raise errors.UnimplementedError(
                 None, None, "%s: pooling over the batch or depth dimension is not supported "
                 "(%s = %s)" % (op_type, name, values))
 
@@ -2594,7 +2595,9 @@ def in_top_k(predictions, targets, k, name=None):
       A bool Tensor [batch].
     """
     with name_scope(name, "in_top_k", [predictions, targets]):
-        predictions = as_tensor(predictions, name="predictions")
+        # The op takes float32 predictions: Python/numpy values are converted to it.
+        predictions = as_tensor(predictions, dtype=None if isinstance(predictions, Tensor)
+                                else dtypes.float32, name="predictions")
         targets = as_tensor(targets, name="targets")
         k = as_tensor(k, dtype=None if isinstance(k, Tensor) else targets.dtype, name="k")
         return apply_op("InTopKV2", [predictions, targets, k], name="InTopKV2")

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..framework import dtypes, errors, registry, sharding, tensor_util
 from ..framework.graph import Tensor, get_default_graph, name_scope
-from ..framework.tensor_shape import TensorShape, unknown_shape
+from ..framework.tensor_shape import TensorShape
 from .op_helpers import apply_op, as_tensor
 
 # TF's constants: the graph seed used when only an op seed is given, and the seed modulus.
@@ -187,7 +187,8 @@ def _random_uniform_int_kernel(ctx, shape, minval, maxval, *, seed, seed2):
     lo, hi = int(minval), int(maxval)
     total = int(np.prod(dims, dtype=np.int64))
     if total and lo >= hi:
-        raise errors.InvalidArgumentError(None, None, "Need minval < maxval, got %d >= %d" % (lo, hi))
+        raise errors.InvalidArgumentError(None, None,
+                                          "Need minval < maxval, got %d >= %d" % (lo, hi))
     if not total:
         return np.zeros(dims, dtype=np.asarray(minval).dtype)
     return rng.integers(lo, hi, size=dims, dtype=np.asarray(minval).dtype)

@@ -65,11 +65,11 @@ def _convert_result(value):
 
 
 def _error_class(exception):
-    if isinstance(exception, errors.OpError):
-        return type(exception)
+    # TF's mapping of Python exceptions to error codes (tf.errors raised inside the
+    # function become UnknownError too, as in TF).
     if isinstance(exception, (ValueError, TypeError)):
         return errors.InvalidArgumentError
-    if isinstance(exception, (StopIteration, IndexError)):
+    if isinstance(exception, StopIteration):
         return errors.OutOfRangeError
     if isinstance(exception, MemoryError):
         return errors.ResourceExhaustedError
@@ -91,8 +91,7 @@ def _py_func_kernel(ctx, *args, token, Tin, Tout, **attrs):
         cls = _error_class(e)
         message = "%s: %s\nTraceback (most recent call last):\n%s" % (
             type(e).__name__, e, "".join(traceback.format_tb(e.__traceback__)))
-        raise cls(None, None, "py_func op %s (%s) failed: %s" % (ctx.op_name, token, message)) \
-            from None
+        raise cls(None, None, message) from None
     if isinstance(ret, bytes):
         ret = [ret]
     if isinstance(ret, (tuple, list)):
@@ -103,8 +102,8 @@ def _py_func_kernel(ctx, *args, token, Tin, Tout, **attrs):
         results = [_convert_result(ret)]
     if len(results) != len(Tout):
         raise errors.InvalidArgumentError(
-            None, None, "%s returns %d values, but expects to see %d values. (op %s)"
-            % (token, len(results), len(Tout), ctx.op_name))
+            None, None, "%s returns %d values, but expects to see %d values."
+            % (token, len(results), len(Tout)))
     for i, (value, expected) in enumerate(zip(results, Tout)):
         expected = dtypes.as_dtype(expected)
         try:
@@ -113,9 +112,9 @@ def _py_func_kernel(ctx, *args, token, Tin, Tout, **attrs):
             got = None
         if got != expected:
             raise errors.InvalidArgumentError(
-                None, None, "%d-th value returned by %s is %s, but expects %s (op %s)"
+                None, None, "%d-th value returned by %s is %s, but expects %s"
                 % (i, token, _tf_type_name(got) if got is not None else value.dtype,
-                   _tf_type_name(expected), ctx.op_name))
+                   _tf_type_name(expected)))
     if len(results) == 1:
         return results[0]
     return tuple(results)
@@ -168,9 +167,11 @@ def py_func(func, inp, Tout, stateful=True, name=None):  # noqa: N803 - TF's arg
       are unknown (use `set_shape`).
 
     Raises:
-      At run time: InvalidArgumentError for wrong result count or dtype, and the TF mapping
-      of the function's own exceptions (ValueError/TypeError -> InvalidArgumentError,
-      StopIteration/IndexError -> OutOfRangeError, others -> UnknownError), naming the op.
+      At run time (the executor adds the op's name): InvalidArgumentError for a wrong
+      result count or dtype, and TF's mapping of the function's own exceptions, with their
+      traceback (ValueError/TypeError -> InvalidArgumentError, StopIteration ->
+      OutOfRangeError, MemoryError -> ResourceExhaustedError, NotImplementedError ->
+      UnimplementedError, others -> UnknownError).
     """
     is_list = isinstance(Tout, (list, tuple))
     tout = [dtypes.as_dtype(t) for t in Tout] if is_list else [dtypes.as_dtype(Tout)]

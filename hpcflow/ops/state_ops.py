@@ -494,6 +494,59 @@ def _scatter_nd(op_type, ref, indices, updates, use_locking, name):
                      check_shape=False)
 
 
+# -- StridedSliceAssign (`v[1:3].assign(x)`) ----------------------------------------------------
+
+_SLICE_MASKS = ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask")
+
+
+def _strided_slice_assign_shape(op):
+    return [(unknown_shape(), op.inputs[3].dtype)]
+
+
+def _strided_slice_assign_kernel(ctx, begin, end, strides, value, *, var_name, begin_mask,
+                                 end_mask, ellipsis_mask, new_axis_mask, shrink_axis_mask):
+    from . import array_ops
+    var = _writable_variable(ctx, var_name)
+    ints = [[int(i) for i in np.asarray(a).reshape(-1)] for a in (begin, end, strides)]
+    # The slice semantics are StridedSlice's: reuse its plan, then write through a view.
+    slices, _, final = array_ops._strided_slice_plan(
+        list(var.shape), ints[0], ints[1], ints[2], begin_mask, end_mask, ellipsis_mask,
+        new_axis_mask, shrink_axis_mask, error=array_ops._invalid)
+    final = tuple(final)
+    value = np.asarray(value)
+    if value.shape != final:
+        raise errors.InvalidArgumentError(
+            None, None, "sliced l-value shape %s does not match r-value shape %s (variable %s)"
+            % (_shape_text(final), _shape_text(value.shape), var_name))
+    view = var[array_ops._numpy_index(slices)]
+    view[...] = value.reshape(view.shape)
+    return var
+
+
+registry.register_op("StridedSliceAssign", shape=_strided_slice_assign_shape,
+                     numpy=_strided_slice_assign_kernel, context=True, stateful=True,
+                     sharding=sharding.GATHER)
+
+
+def strided_slice_assign(ref, begin, end, strides, value, name=None, begin_mask=0, end_mask=0,
+                         ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=0):
+    """Assigns `value` to the slice `ref[begin:end:strides]` (masks as `strided_slice`).
+
+    `value` must have the slice's shape. Returns the updated variable.
+
+    Raises:
+      InvalidArgumentError: at run time if `value` does not have the slice's shape.
+    """
+    def inputs(var_op):
+        index = [convert_to_tensor(t, name=n) for t, n in ((begin, "begin"), (end, "end"),
+                                                            (strides, "strides"))]
+        return index + [_convert_value(value, var_op, "StridedSliceAssign")]
+
+    masks = {"begin_mask": begin_mask, "end_mask": end_mask, "ellipsis_mask": ellipsis_mask,
+             "new_axis_mask": new_axis_mask, "shrink_axis_mask": shrink_axis_mask}
+    return _state_op("StridedSliceAssign", ref, inputs, masks, name, check_shape=False)
+
+
 # -- CountUpTo -----------------------------------------------------------------------------------
 
 def _count_up_to_shape(op):
@@ -587,4 +640,4 @@ def initialized_value(ref, initial_value, name=None):
 
 registry.not_differentiable(
     "VariableV2", "Assign", "AssignAdd", "AssignSub", *_SCATTER_FUNCS, *_SCATTER_ND_FUNCS,
-    "CountUpTo", "IsVariableInitialized", "VariableInitializedValue")
+    "StridedSliceAssign", "CountUpTo", "IsVariableInitialized", "VariableInitializedValue")

@@ -216,7 +216,7 @@ class _VariableStore:
                     init, init_shape = initializer, part_shape
                 elif isinstance(initializer, Tensor):
                     init = array_ops.slice(initializer, offset, part_shape)
-                    part_dtype = init.dtype
+                    part_dtype = dtype = init.dtype  # the Tensor's type wins, as TF
                     init_shape = None
                 else:
                     init = array_ops.slice(convert_to_tensor(initializer, dtype=dtype), offset,

@@ -442,6 +442,27 @@ for _name in _OVERLOADED_OPERATORS:
     setattr(Variable, _name, _forward_operator(_name))
 
 
+def _slice_variable(self, slice_spec):
+    """`v[spec]`: the sliced value, with an `assign(value, name=None)` writing that slice."""
+    tensor_getitem = getattr(Tensor, "__getitem__", None)
+    if tensor_getitem is None:
+        raise TypeError("Indexing a Variable needs array_ops (Tensor.__getitem__)")
+    result = tensor_getitem(self.value(), slice_spec)
+    op = result.op
+    if op.type == "StridedSlice" and op.inputs[0] is self.value():
+        masks = {k: op.get_attr(k) for k in state_ops._SLICE_MASKS}
+        begin, end, strides = op.inputs[1:]
+
+        def assign(value, name=None):
+            return state_ops.strided_slice_assign(self, begin, end, strides, value, name=name,
+                                                  **masks)
+        result.assign = assign
+    return result
+
+
+Variable.__getitem__ = _slice_variable
+
+
 def _variable_to_tensor(variable, dtype=None, name=None, as_ref=False):
     return variable._ref() if as_ref else variable.value()
 

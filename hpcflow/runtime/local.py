@@ -28,6 +28,7 @@ class LocalRuntime:
     def close(self):
         self.local_state.variables.clear()
         self.local_state.queues.clear()
+        self.local_executor.clear()
 
 
 def fill_step_stats(run_metadata, device, records):

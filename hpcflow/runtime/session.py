@@ -10,8 +10,6 @@ import numpy as np
 from ..framework import errors
 from ..framework.graph import Graph, Operation, Tensor, get_default_graph
 from . import config as config_lib
-from .executor import Executor
-from .state import SessionState
 
 
 class _FetchMapper:
@@ -135,7 +133,6 @@ class BaseSession:
         from ..distributed import context as dist_context
         self._runtime = dist_context.make_session_runtime(self)
         self._state = self._runtime.local_state
-        self._executor = self._runtime.local_executor
         self._default_session_context = None
         _live_sessions.add(self)
 
@@ -234,7 +231,6 @@ class BaseSession:
         if not self._closed:
             self._closed = True
             self._runtime.close()
-            self._executor.clear()
 
     def as_default(self):
         """Makes this the default session (for `Tensor.eval`, `Operation.run`) in a `with`."""

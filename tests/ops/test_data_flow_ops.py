@@ -365,7 +365,7 @@ def test_random_shuffle_queue_seeded_order_repeats_across_sessions():
 def test_random_shuffle_queue_capacity_check():
     q = RandomShuffleQueue(3, 3, tf.int32, shapes=[[]])
     with tf.Session() as sess:
-        with pytest.raises(tf.errors.InvalidArgumentError, match="must be less than capacity"):
+        with pytest.raises(tf.errors.InvalidArgumentError, match="min_after_dequeue 3 must be < capacity 3"):
             sess.run(q.size())
 
 

@@ -415,7 +415,8 @@ def test_scatter_errors_name_the_op():
     out = state_ops.scatter_add(v, ids, upd, name="my_scatter")
     with tf.Session() as sess:
         sess.run(v.initializer)
-        with pytest.raises(errors.InvalidArgumentError, match=r"indices\[1\] = 4 is not in \[0, 4\)") as e:
+        with pytest.raises(errors.InvalidArgumentError,
+                           match=r"indices\[1\] = 4 is not in \[0, 4\)") as e:
             sess.run(out, {ids: [0, 4], upd: np.ones((2, 2))})
         assert "my_scatter" in str(e.value)
         with pytest.raises(errors.InvalidArgumentError, match="is not in"):
@@ -483,3 +484,47 @@ def test_variable_used_with_array_ops():
     with tf.Session() as sess:
         sess.run(v.initializer)
         np.testing.assert_array_equal(sess.run(r), np.arange(6).reshape(3, 2))
+
+
+def test_slice_assign():
+    v = Variable(np.zeros((3, 4), np.float32), name="v")
+    row = v[1].assign([1.0, 2.0, 3.0, 4.0])
+    block = v[:, 1:3].assign(np.full((3, 2), 5.0, np.float32))
+    strided = v[0, ::2].assign([7.0, 8.0])
+    corner = v[-1, -1].assign(9.0)
+    bad = v[0].assign([1.0, 2.0])
+    assert row.op.type == "StridedSliceAssign" and row.shape.as_list() == [3, 4]
+    with tf.Session() as sess:
+        sess.run(v.initializer)
+        stored = sess._state.variables["v"]
+        for op in (row, block, strided):
+            sess.run(op)
+        np.testing.assert_array_equal(sess.run(corner), [[7, 5, 8, 0], [1, 5, 5, 4],
+                                                         [0, 5, 5, 9]])
+        assert sess._state.variables["v"] is stored  # written in place
+        with pytest.raises(errors.InvalidArgumentError, match="does not match r-value shape"):
+            sess.run(bad)
+
+
+def test_state_ops_built_in_the_variable_graph_and_in_function_bodies():
+    from hpcflow.ops import control_flow_ops
+    v = Variable(0, name="counter")
+    with tf.Graph().as_default():
+        inc = v.assign_add(5)  # as TF, the op goes to the variable's graph
+    assert inc.graph is v.graph
+
+    def body(i):
+        with tf.control_dependencies([v.assign_add(1)]):
+            return i + 1
+
+    loop = control_flow_ops.while_loop(lambda i: i < 4, body, [tf.constant(0)])
+    x = tf.placeholder(tf.float32, [])
+    made = control_flow_ops.cond(x > 0, lambda: Variable(3.0, name="inner") * 2.0,
+                                 lambda: tf.constant(1.0))
+    inner = [u for u in variables.global_variables() if u.op.name == "inner"][0]
+    assert inner.graph is tf.get_default_graph()  # lifted out of the branch (init_scope)
+    with tf.Session() as sess:
+        sess.run(variables.global_variables_initializer())
+        assert sess.run(loop) == 4 and sess.run(v) == 4
+        assert sess.run(inc) == 9
+        assert sess.run(made, {x: 1.0}) == 6.0

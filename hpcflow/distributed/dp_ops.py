@@ -1,0 +1,155 @@
+"""Ops the data-parallel rewrite inserts (never built by users).
+
+In a data-parallel step every rank runs the same graph on its block of the batch. A tensor
+is then in one of three states (see data_parallel.py): R, replicated (every rank holds the
+one-process value); S, split (each rank holds its rows of the one-process value); P,
+partial (the one-process value is the sum of the ranks' values). These ops convert between
+states and give shape ops the global batch size, so that every S tensor holds exactly the
+rows the one-process run computes.
+"""
+import numpy as np
+
+from ..framework import dtypes, errors, registry
+from ..framework.tensor_shape import TensorShape, unknown_shape
+
+
+class DataParallelStep:
+    """What a rank knows about the batch of the current step."""
+
+    def __init__(self, rank, counts, collectives):
+        self.rank = rank
+        self.counts = list(counts)
+        self.global_rows = sum(self.counts)
+        self.local_rows = self.counts[rank]
+        self.offset = sum(self.counts[:rank])
+        self.collectives = collectives
+        self.failed = False
+
+
+def _step(ctx):
+    step = getattr(ctx.state, "dp_step", None)
+    if step is None:
+        raise errors.InternalError(None, None, "%s runs only in a data-parallel step" % ctx.op_name)
+    return step
+
+
+def _same_as_input(op):
+    return [(t.shape, t.dtype) for t in op.inputs]
+
+
+def _first_input(op):
+    t = op.inputs[0]
+    return [(t.shape, t.dtype)]
+
+
+# -- state conversions ------------------------------------------------------------------------
+
+def _allreduce_kernel(ctx, *arrays, what):
+    step = _step(ctx)
+    return tuple(step.collectives.allreduce_sum(arrays, step.failed, what))
+
+
+def _allgather_rows_kernel(ctx, array, *, what):
+    step = _step(ctx)
+    return step.collectives.allgather_rows(array, step.failed, what)
+
+
+def _local_rows_kernel(ctx, array):
+    step = _step(ctx)
+    if np.ndim(array) == 0 or np.shape(array)[0] == 1:
+        return array  # broadcasts along the batch: the same on every rank
+    if np.shape(array)[0] != step.global_rows:
+        raise errors.InvalidArgumentError(
+            None, None, "Expected %d rows (the global batch) to split, got shape %s"
+            % (step.global_rows, np.shape(array)))
+    return array[step.offset:step.offset + step.local_rows]
+
+
+def _fetch_rows_kernel(ctx, array, *, what):
+    step = _step(ctx)
+    result = step.collectives.gather_rows(array, step.failed, what)
+    return array if result is None else result
+
+
+def _fetch_sum_kernel(ctx, array, *, what):
+    step = _step(ctx)
+    result = step.collectives.reduce_sum_to_root(array, step.failed, what)
+    return array if result is None else result
+
+
+registry.register_op("_DPAllReduce", shape=_same_as_input, numpy=_allreduce_kernel,
+                     context=True, stateful=True)
+registry.register_op("_DPAllGatherRows", shape=_first_input, numpy=_allgather_rows_kernel,
+                     context=True, stateful=True)
+registry.register_op("_DPLocalRows", shape=_first_input, numpy=_local_rows_kernel,
+                     context=True, stateful=True)
+registry.register_op("_DPFetchRows", shape=_first_input, numpy=_fetch_rows_kernel,
+                     context=True, stateful=True)
+registry.register_op("_DPFetchSum", shape=_first_input, numpy=_fetch_sum_kernel,
+                     context=True, stateful=True)
+
+
+# -- global views of local shapes -------------------------------------------------------------
+
+def _global_shape_kernel(ctx, array, *, out_type):
+    shape = list(np.shape(array))
+    shape[0] = _step(ctx).global_rows
+    return np.array(shape, dtype=dtypes.as_dtype(out_type).np_dtype)
+
+
+def _global_shape_shape(op):
+    x = op.inputs[0]
+    return [(TensorShape([x.shape.ndims]), dtypes.as_dtype(op.get_attr("out_type")))]
+
+
+def _global_size_kernel(ctx, array, *, out_type):
+    step = _step(ctx)
+    rest = int(np.prod(np.shape(array)[1:], dtype=np.int64))
+    return np.array(step.global_rows * rest, dtype=dtypes.as_dtype(out_type).np_dtype)
+
+
+def _global_size_shape(op):
+    return [(TensorShape([]), dtypes.as_dtype(op.get_attr("out_type")))]
+
+
+def _shard_mean_kernel(ctx, array, axes, *, keep_dims, output_shape):
+    # The one-process mean divides by the global count: this is each rank's share of it.
+    step = _step(ctx)
+    axes = tuple(int(a) % max(np.ndim(array), 1) for a in np.asarray(axes).reshape(-1))
+    count = step.global_rows
+    for a in axes:
+        if a != 0:
+            count *= np.shape(array)[a]
+    total = np.sum(array, axis=axes, keepdims=keep_dims, dtype=array.dtype)
+    if np.issubdtype(array.dtype, np.integer):
+        return np.asarray(total // count, dtype=array.dtype)
+    return np.asarray(total / np.asarray(count, dtype=array.dtype), dtype=array.dtype)
+
+
+def _shard_mean_shape(op):
+    return [(TensorShape(op.get_attr("output_shape")), op.inputs[0].dtype)]
+
+
+def _shard_reshape_kernel(ctx, array, shape):
+    target = [int(d) for d in np.asarray(shape).reshape(-1)]
+    target[0] = -1  # the batch axis keeps this rank's rows
+    return array.reshape(target)
+
+
+def _unknown_shape_like_input(op):
+    return [(unknown_shape(), op.inputs[0].dtype)]
+
+
+registry.register_op("_DPGlobalShape", shape=_global_shape_shape, numpy=_global_shape_kernel,
+                     context=True, stateful=True)
+registry.register_op("_DPGlobalSize", shape=_global_size_shape, numpy=_global_size_kernel,
+                     context=True, stateful=True)
+registry.register_op("_DPShardMean", shape=_shard_mean_shape, numpy=_shard_mean_kernel,
+                     context=True, stateful=True)
+registry.register_op("_DPShardReshape", shape=_unknown_shape_like_input,
+                     numpy=_shard_reshape_kernel, context=True, stateful=True)
+for _name in ("_DPAllReduce", "_DPAllGatherRows", "_DPLocalRows", "_DPFetchRows", "_DPFetchSum",
+              "_DPGlobalShape", "_DPGlobalSize", "_DPShardMean", "_DPShardReshape"):
+    registry.not_differentiable(_name)
+
+COLLECTIVE_OPS = frozenset(["_DPAllReduce", "_DPAllGatherRows", "_DPFetchRows", "_DPFetchSum"])
