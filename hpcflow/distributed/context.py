@@ -57,3 +57,20 @@ def make_session_runtime(session):
                            "the other ranks serve rank 0 (this is rank %d)" % job.rank)
     from .session_runtime import MpiSessionRuntime
     return MpiSessionRuntime(session._graph, session._config, job)
+
+
+def rank():
+    """This process's rank in the MPI job (0 outside `python -m hpcflow`)."""
+    return _job.rank if _job is not None else 0
+
+
+def size():
+    """The number of ranks of the MPI job (1 outside `python -m hpcflow`)."""
+    return _job.size if _job is not None else 1
+
+
+def cluster_spec():
+    """The running job's ClusterSpec: {"ps": [...], "worker": [...]} by rank."""
+    if _job is not None:
+        return _job.cluster.cluster_spec()
+    return JobCluster(1).cluster_spec()

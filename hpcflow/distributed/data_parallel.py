@@ -304,14 +304,14 @@ def build(graph, fetch_tensors, target_ops, feed_tensors, batch_feed_mask, seed_
         counter[0] += 1
         return "%s_%d" % (prefix, counter[0])
 
-    def converted(t, target):
+    def converted(t, target, consumer):
         key = (t, target)
         if key in conversions:
             return conversions[key]
         source = states[t]
         if target == "local_rows":
             op_type = "_DPLocalRows"
-            attrs = {}
+            attrs = {"what": "%s (an input of %s)" % (t.name, consumer.name)}
         elif source == S:
             op_type, attrs = "_DPAllGatherRows", {"what": "gathering %s" % t.name}
         else:
@@ -357,7 +357,7 @@ def build(graph, fetch_tensors, target_ops, feed_tensors, batch_feed_mask, seed_
             elif target is None or (target == R and states[t] == R):
                 inputs.append(names[t])
             else:
-                inputs.append(converted(t, target))
+                inputs.append(converted(t, target, op))
         node["input"] = inputs + ["^" + c.name for c in op.control_inputs if c in decisions]
         if decision.rewrite == "_DPShardMean":
             node["op"] = "_DPShardMean"

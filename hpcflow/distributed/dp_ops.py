@@ -54,14 +54,14 @@ def _allgather_rows_kernel(ctx, array, *, what):
     return step.collectives.allgather_rows(array, step.failed, what)
 
 
-def _local_rows_kernel(ctx, array):
+def _local_rows_kernel(ctx, array, *, what):
     step = _step(ctx)
     if np.ndim(array) == 0 or np.shape(array)[0] == 1:
         return array  # broadcasts along the batch: the same on every rank
     if np.shape(array)[0] != step.global_rows:
         raise errors.InvalidArgumentError(
-            None, None, "Expected %d rows (the global batch) to split, got shape %s"
-            % (step.global_rows, np.shape(array)))
+            None, None, "Incompatible shapes: %s has shape %s where the batch has %d rows"
+            % (what, list(np.shape(array)), step.global_rows))
     return array[step.offset:step.offset + step.local_rows]
 
 

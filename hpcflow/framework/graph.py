@@ -317,7 +317,10 @@ class Graph:
             if spec is None:
                 device = ""
             elif callable(spec):
-                device = device_lib.merge_device(device, spec(op) or "")
+                # Device functions see the device the outer scopes gave the op (TF1 semantics:
+                # replica_device_setter merges with it).
+                op._device = device
+                device = device_lib.canonical_name(spec(op) or "")
             else:
                 device = device_lib.merge_device(device, spec)
         return device
@@ -346,7 +349,8 @@ class Graph:
         """The name for a new op: a trailing '/' means "exactly this name" as in TF."""
         if name.endswith("/"):
             exact = name[:-1]
-            self._names_in_use[exact.lower()] = self._names_in_use.get(exact.lower(), 0) + 1
+            # Usually a name scope already reserved it; otherwise reserve it now (imports).
+            self._names_in_use.setdefault(exact.lower(), 1)
             return exact
         return self.unique_name(name)
 
@@ -603,8 +607,21 @@ def reset_default_graph():
 
 def name_scope(name, default_name=None, values=None):
     """`tf.name_scope(name, default_name=None, values=None)` of TF1 on the graph of `values`."""
-    graph = _graph_of(values)
+    graph = graph_for_inputs(values)
     return graph.name_scope(name if name is not None else default_name)
+
+
+def graph_for_inputs(values):
+    """The graph a new op on `values` goes into (TF's `_get_graph_from_inputs`).
+
+    Inside a function body being built (cond branch, loop body) that is the function graph,
+    which captures any outer input; otherwise the graph of the first graph element among
+    `values`, or the default graph.
+    """
+    default = get_default_graph()
+    if default.building_function:
+        return default
+    return _graph_of(values)
 
 
 def _graph_of(values):

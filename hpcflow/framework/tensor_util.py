@@ -127,7 +127,9 @@ def make_ndarray(value, dtype=None, shape=None):
     if shape is not None:
         shape = [int(d) for d in shape]
         size = int(np.prod(shape, dtype=np.int64))
-        if arr.size == size:
+        if size == 0:  # as TF: any value fills an empty shape
+            arr = np.empty(shape, dtype=arr.dtype)
+        elif arr.size == size:
             arr = arr.reshape(shape)
         elif arr.size > size:
             raise ValueError("Too many elements provided. Needed at most %d, but received %d"

@@ -246,6 +246,15 @@ def _broadcast_dims(a, b, op_name):
     return out
 
 
+def _apply(op_type, inputs, attrs=None, name=None):
+    """`op_helpers.apply_op` in the function graph being built, if any (which captures outer
+    inputs), else in the inputs' graph."""
+    graph = get_default_graph()
+    if not graph.building_function and inputs:
+        graph = inputs[0].graph
+    return apply_op(op_type, inputs, attrs, name=name, graph=graph)
+
+
 def _math():
     # math_ops imports this module, so gradients and composites import it when they run.
     from . import math_ops
@@ -283,7 +292,7 @@ def identity(input, name=None):  # noqa: A002 - TF's argument name
     """
     with _op_scope(name, "Identity", [input]) as scope:
         input = as_tensor(input, name="input")
-        return apply_op("Identity", [input], name=scope)
+        return _apply("Identity", [input], name=scope)
 
 
 def stop_gradient(input, name=None):  # noqa: A002
@@ -298,7 +307,7 @@ def stop_gradient(input, name=None):  # noqa: A002
     """
     with _op_scope(name, "StopGradient", [input]) as scope:
         input = as_tensor(input, name="input")
-        return apply_op("StopGradient", [input], name=scope)
+        return _apply("StopGradient", [input], name=scope)
 
 
 # -- Shape, ShapeN, Size, Rank -----------------------------------------------------------------
@@ -407,7 +416,7 @@ def shape_internal(input, name=None, optimize=True, out_type=dtypes.int32):  # n
             from .constant_op import constant
             return constant(np.array(input.shape.as_list(), dtype=out_type.np_dtype),
                             name=scope)
-        return apply_op("Shape", [input], {"out_type": out_type.name}, name=scope)
+        return _apply("Shape", [input], {"out_type": out_type.name}, name=scope)
 
 
 def shape_n(input, out_type=dtypes.int32, name=None):  # noqa: A002
@@ -426,7 +435,7 @@ def shape_n(input, out_type=dtypes.int32, name=None):  # noqa: A002
         raise ValueError("shape_n needs at least one tensor")
     with _op_scope(name, "ShapeN", input) as scope:
         tensors = [as_tensor(t, name="input") for t in input]
-        outputs = apply_op("ShapeN", tensors, {"out_type": out_type.name, "N": len(tensors)},
+        outputs = _apply("ShapeN", tensors, {"out_type": out_type.name, "N": len(tensors)},
                            name=scope)
     return outputs if isinstance(outputs, list) else [outputs]
 
@@ -449,7 +458,7 @@ def size(input, name=None, out_type=dtypes.int32):  # noqa: A002
         if n is not None:
             from .constant_op import constant
             return constant(np.array(n, dtype=out_type.np_dtype), name=scope)
-        return apply_op("Size", [input], {"out_type": out_type.name}, name=scope)
+        return _apply("Size", [input], {"out_type": out_type.name}, name=scope)
 
 
 def rank(input, name=None):  # noqa: A002
@@ -467,7 +476,7 @@ def rank(input, name=None):  # noqa: A002
         if input.shape.ndims is not None:
             from .constant_op import constant
             return constant(np.array(input.shape.ndims, dtype=np.int32), name=scope)
-        return apply_op("Rank", [input], name=scope)
+        return _apply("Rank", [input], name=scope)
 
 
 # -- Reshape -----------------------------------------------------------------------------------
@@ -569,7 +578,7 @@ def reshape(tensor, shape, name=None):  # noqa: F811 - TF's argument name shadow
     with _op_scope(name, "Reshape", [tensor, shape]) as scope:
         tensor = as_tensor(tensor, name="tensor")
         shape_t = _index_input(shape, "shape", "Reshape")
-        return apply_op("Reshape", [tensor, shape_t], name=scope)
+        return _apply("Reshape", [tensor, shape_t], name=scope)
 
 
 # -- Transpose ---------------------------------------------------------------------------------
@@ -657,7 +666,7 @@ def transpose(a, perm=None, name="transpose", conjugate=False):
                 rank_t = rank(a)
                 perm = _math().subtract(rank_t - 1, range(0, rank_t, 1))
         perm_t = _index_input(perm, "perm", op_type)
-        return apply_op(op_type, [a, perm_t], name=scope)
+        return _apply(op_type, [a, perm_t], name=scope)
 
 
 def matrix_transpose(a, name="matrix_transpose", conjugate=False):
@@ -744,7 +753,7 @@ def expand_dims(input, axis=None, name=None, dim=None):  # noqa: A002
     with _op_scope(name, "ExpandDims", [input, axis]) as scope:
         input = as_tensor(input, name="input")
         axis_t = _index_input(axis, "dim", "ExpandDims")
-        return apply_op("ExpandDims", [input, axis_t], name=scope)
+        return _apply("ExpandDims", [input, axis_t], name=scope)
 
 
 def _squeeze_shape(op):
@@ -823,7 +832,7 @@ def squeeze(input, axis=None, name=None, squeeze_dims=None):  # noqa: A002
     axis = [int(a) for a in axis]
     with _op_scope(name, "Squeeze", [input]) as scope:
         input = as_tensor(input, name="input")
-        return apply_op("Squeeze", [input], {"squeeze_dims": axis}, name=scope)
+        return _apply("Squeeze", [input], {"squeeze_dims": axis}, name=scope)
 
 
 # -- ConcatV2, ConcatOffset --------------------------------------------------------------------
@@ -928,7 +937,7 @@ registry.not_differentiable("ConcatOffset")
 
 def _concat_offset(axis, shapes, name=None):
     with _op_scope(name, "ConcatOffset", [axis]) as scope:
-        outputs = apply_op("ConcatOffset", [axis] + list(shapes), {"N": len(shapes)},
+        outputs = _apply("ConcatOffset", [axis] + list(shapes), {"N": len(shapes)},
                            name=scope)
     return outputs if isinstance(outputs, list) else [outputs]
 
@@ -959,10 +968,14 @@ def concat(values, axis, name="concat"):
     with _op_scope(name, "concat", values) as scope:
         tensors = [as_tensor(v, name="values") for v in values]
         axis_t = _index_input(axis, "axis", "ConcatV2")
-        return apply_op("ConcatV2", tensors + [axis_t], {"N": len(tensors)}, name=scope)
+        return _apply("ConcatV2", tensors + [axis_t], {"N": len(tensors)}, name=scope)
 
 
 def _graph_of(values):
+    """The graph new ops on `values` go into: the function being built, else the values'."""
+    default = get_default_graph()
+    if default.building_function:
+        return default
     for v in values:
         if isinstance(v, Tensor):
             return v.graph
@@ -1103,7 +1116,7 @@ def split(value, num_or_size_splits, axis=0, num=None, name="split"):
             if n < 1:
                 raise ValueError("split: num_split must be positive, got %d" % n)
             axis_t = _index_input(axis, "split_dim", "Split")
-            out = apply_op("Split", [axis_t, value], {"num_split": n}, name=scope)
+            out = _apply("Split", [axis_t, value], {"num_split": n}, name=scope)
             return out if isinstance(out, list) else [out]
         sizes_t = _index_input(num_or_size_splits, "size_splits", "SplitV")
         if sizes_t.shape.ndims == 0:
@@ -1114,7 +1127,7 @@ def split(value, num_or_size_splits, axis=0, num=None, name="split"):
             if num is None:
                 raise ValueError("Cannot infer num from shape %s" % sizes_t.shape)
         axis_t = _index_input(axis, "split_dim", "SplitV")
-        out = apply_op("SplitV", [value, sizes_t, axis_t], {"num_split": int(num)}, name=scope)
+        out = _apply("SplitV", [value, sizes_t, axis_t], {"num_split": int(num)}, name=scope)
         return out if isinstance(out, list) else [out]
 
 
@@ -1216,7 +1229,7 @@ def stack(values, axis=0, name="stack"):
             expanded = r + 1
             if axis < -expanded or axis >= expanded:
                 raise ValueError("axis = %d not in [%d, %d)" % (axis, -expanded, expanded))
-        return apply_op("Pack", tensors, {"axis": int(axis), "N": len(tensors)}, name=scope)
+        return _apply("Pack", tensors, {"axis": int(axis), "N": len(tensors)}, name=scope)
 
 
 def unstack(value, num=None, axis=0, name="unstack"):
@@ -1247,7 +1260,7 @@ def unstack(value, num=None, axis=0, name="unstack"):
     if num == 0:
         return []
     with _op_scope(name, "unstack", [value]) as scope:
-        out = apply_op("Unpack", [value], {"num": int(num), "axis": int(axis)}, name=scope)
+        out = _apply("Unpack", [value], {"num": int(num), "axis": int(axis)}, name=scope)
     return out if isinstance(out, list) else [out]
 
 
@@ -1296,7 +1309,7 @@ def _autopacking_helper(values, dtype, name):
                 tensors.append(elem)
             else:
                 tensors.append(constant(elem, dtype=dtype, name=str(i)))
-        return apply_op("Pack", tensors, {"axis": 0, "N": len(tensors)}, name=scope)
+        return _apply("Pack", tensors, {"axis": 0, "N": len(tensors)}, name=scope)
 
 
 def _flatten_tensors(values):
@@ -1426,7 +1439,7 @@ def slice(input_, begin, size, name=None):  # noqa: A001 - TF's name
         begin_t = _index_input(begin, "begin", "Slice")
         size_t = _index_input(size, "size", "Slice", dtype=begin_t.dtype
                               if not isinstance(size, Tensor) else None)
-        return apply_op("Slice", [input_, begin_t, size_t], name=scope)
+        return _apply("Slice", [input_, begin_t, size_t], name=scope)
 
 
 # -- StridedSlice, StridedSliceGrad ------------------------------------------------------------
@@ -1678,7 +1691,7 @@ def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0, el
                              dtype=None if isinstance(end, Tensor) else begin_t.dtype)
         strides_t = _index_input(strides, "strides", "StridedSlice",
                                  dtype=None if isinstance(strides, Tensor) else begin_t.dtype)
-        result = apply_op("StridedSlice", [input_, begin_t, end_t, strides_t], attrs,
+        result = _apply("StridedSlice", [input_, begin_t, end_t, strides_t], attrs,
                           name=scope)
     if var is not None:
         def assign(value, name=None):
@@ -1700,7 +1713,7 @@ def strided_slice_grad(shape, begin, end, strides, dy, begin_mask=0, end_mask=0,
                    for v, arg in ((shape, "shape"), (begin, "begin"), (end, "end"),
                                   (strides, "strides"))]
         dy = as_tensor(dy, name="dy")
-        return apply_op("StridedSliceGrad", tensors + [dy], attrs, name=scope)
+        return _apply("StridedSliceGrad", tensors + [dy], attrs, name=scope)
 
 
 # -- Tensor.__getitem__ ------------------------------------------------------------------------
@@ -1889,7 +1902,7 @@ def tile(input, multiples, name=None):  # noqa: A002
     with _op_scope(name, "Tile", [input, multiples]) as scope:
         input = as_tensor(input, name="input")
         multiples_t = _index_input(multiples, "multiples", "Tile")
-        return apply_op("Tile", [input, multiples_t], name=scope)
+        return _apply("Tile", [input, multiples_t], name=scope)
 
 
 # -- Pad, PadV2, MirrorPad, MirrorPadGrad ------------------------------------------------------
@@ -2041,7 +2054,7 @@ registry.register_op("MirrorPadGrad", shape=_mirror_pad_grad_shape,
 
 def _mirror_pad_grad_op(grad, paddings, mode, name=None):
     with _op_scope(name, "MirrorPadGrad", [grad]) as scope:
-        return apply_op("MirrorPadGrad", [grad, paddings], {"mode": mode}, name=scope)
+        return _apply("MirrorPadGrad", [grad, paddings], {"mode": mode}, name=scope)
 
 
 def pad(tensor, paddings, mode="CONSTANT", name=None, constant_values=0):
@@ -2076,12 +2089,12 @@ def pad(tensor, paddings, mode="CONSTANT", name=None, constant_values=0):
         tensor = as_tensor(tensor, name="input")
         paddings_t = _index_input(paddings, "paddings", op_type)
         if op_type == "Pad":
-            return apply_op("Pad", [tensor, paddings_t], name=scope)
+            return _apply("Pad", [tensor, paddings_t], name=scope)
         if op_type == "MirrorPad":
-            return apply_op("MirrorPad", [tensor, paddings_t], {"mode": mode}, name=scope)
+            return _apply("MirrorPad", [tensor, paddings_t], {"mode": mode}, name=scope)
         from ..framework.tensor_conversion import convert_binary_operands
         _, value = convert_binary_operands(tensor, constant_values, "PadV2")
-        return apply_op("PadV2", [tensor, paddings_t, value], name=scope)
+        return _apply("PadV2", [tensor, paddings_t, value], name=scope)
 
 
 # -- GatherV2, GatherNd, ScatterNd -------------------------------------------------------------
@@ -2196,7 +2209,7 @@ def gather(params, indices, validate_indices=None, name=None, axis=None, batch_d
         params = as_tensor(params, name="params")
         indices = as_tensor(indices, name="indices")
         axis_t = _index_input(axis, "axis", "GatherV2")
-        return apply_op("GatherV2", [params, indices, axis_t], {"batch_dims": 0}, name=scope)
+        return _apply("GatherV2", [params, indices, axis_t], {"batch_dims": 0}, name=scope)
 
 
 def _is_zero(axis):
@@ -2342,7 +2355,7 @@ def gather_nd(params, indices, name=None, batch_dims=0):
     with _op_scope(name, "GatherNd", [params, indices]) as scope:
         params = as_tensor(params, name="params")
         indices = as_tensor(indices, name="indices")
-        return apply_op("GatherNd", [params, indices], name=scope)
+        return _apply("GatherNd", [params, indices], name=scope)
 
 
 def _scatter_nd_shape(op):
@@ -2411,7 +2424,7 @@ def scatter_nd(indices, updates, shape, name=None):
         updates = as_tensor(updates, name="updates")
         shape_t = _index_input(shape, "shape", "ScatterNd",
                                dtype=None if isinstance(shape, Tensor) else indices.dtype)
-        return apply_op("ScatterNd", [indices, updates, shape_t], name=scope)
+        return _apply("ScatterNd", [indices, updates, shape_t], name=scope)
 
 
 # -- OneHot ------------------------------------------------------------------------------------
@@ -2518,7 +2531,7 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
         indices_t = as_tensor(indices, name="indices")
         depth_t = convert_to_tensor(depth, dtype=dtypes.int32, name="depth") \
             if not isinstance(depth, Tensor) else depth
-        return apply_op("OneHot", [indices_t, depth_t, on_t, off_t],
+        return _apply("OneHot", [indices_t, depth_t, on_t, off_t],
                         {"axis": -1 if axis is None else int(axis)}, name=scope)
 
 
@@ -2574,7 +2587,7 @@ def reverse(tensor, axis, name=None):
     with _op_scope(name, "ReverseV2", [tensor, axis]) as scope:
         tensor = as_tensor(tensor, name="tensor")
         axis_t = _index_input(axis, "axis", "ReverseV2")
-        return apply_op("ReverseV2", [tensor, axis_t], name=scope)
+        return _apply("ReverseV2", [tensor, axis_t], name=scope)
 
 
 reverse_v2 = reverse
@@ -2767,14 +2780,14 @@ def where(condition, x=None, y=None, name=None):
         with _op_scope(name, "Where", [condition]) as scope:
             condition = convert_to_tensor(condition, preferred_dtype=dtypes.bool,
                                           name="condition")
-            return apply_op("Where", [condition], name=scope)
+            return _apply("Where", [condition], name=scope)
     if x is None or y is None:
         raise ValueError("x and y must both be non-None or both be None.")
     from ..framework.tensor_conversion import convert_binary_operands
     with _op_scope(name, "Select", [condition, x, y]) as scope:
         condition = convert_to_tensor(condition, preferred_dtype=dtypes.bool, name="condition")
         x, y = convert_binary_operands(x, y, "Select")
-        return apply_op("Select", [condition, x, y], name=scope)
+        return _apply("Select", [condition, x, y], name=scope)
 
 
 def where_v2(condition, x=None, y=None, name=None):
@@ -2791,7 +2804,7 @@ def where_v2(condition, x=None, y=None, name=None):
     with _op_scope(name, "SelectV2", [condition, x, y]) as scope:
         condition = convert_to_tensor(condition, preferred_dtype=dtypes.bool, name="condition")
         x, y = convert_binary_operands(x, y, "SelectV2")
-        return apply_op("SelectV2", [condition, x, y], name=scope)
+        return _apply("SelectV2", [condition, x, y], name=scope)
 
 
 # -- Fill, zeros, ones, ZerosLike, OnesLike ----------------------------------------------------
@@ -2864,7 +2877,7 @@ def fill(dims, value, name=None):
     with _op_scope(name, "Fill", [dims, value]) as scope:
         dims_t = _index_input(dims, "dims", "Fill")
         value = as_tensor(value, name="value")
-        return apply_op("Fill", [dims_t, value], name=scope)
+        return _apply("Fill", [dims_t, value], name=scope)
 
 
 def _fill_value(dtype, one):
@@ -2974,7 +2987,7 @@ def _like(tensor, dtype, name, optimize, one):
         if optimize and tensor.shape.is_fully_defined() and tensor.dtype != dtypes.variant:
             return _filled(tensor.shape.as_list(), dtype, one, scope, default_name)
         if dtype == tensor.dtype:
-            return apply_op("OnesLike" if one else "ZerosLike", [tensor], name=scope)
+            return _apply("OnesLike" if one else "ZerosLike", [tensor], name=scope)
         return _filled(shape_internal(tensor, optimize=optimize), dtype, one, scope,
                        default_name)
 
@@ -3120,14 +3133,14 @@ def matrix_diag(diagonal, name="diag"):
     """Batched diagonal matrices: `[..., N]` -> `[..., N, N]` with `diagonal` on the diagonal."""
     with _op_scope(name, "MatrixDiag", [diagonal]) as scope:
         diagonal = as_tensor(diagonal, name="diagonal")
-        return apply_op("MatrixDiag", [diagonal], name=scope)
+        return _apply("MatrixDiag", [diagonal], name=scope)
 
 
 def matrix_diag_part(input, name="diag_part"):  # noqa: A002
     """Batched main diagonals: `[..., M, N]` -> `[..., min(M, N)]`."""
     with _op_scope(name, "MatrixDiagPart", [input]) as scope:
         input = as_tensor(input, name="input")
-        return apply_op("MatrixDiagPart", [input], name=scope)
+        return _apply("MatrixDiagPart", [input], name=scope)
 
 
 def matrix_set_diag(input, diagonal, name="set_diag"):  # noqa: A002
@@ -3135,21 +3148,21 @@ def matrix_set_diag(input, diagonal, name="set_diag"):  # noqa: A002
     with _op_scope(name, "MatrixSetDiag", [input, diagonal]) as scope:
         input = as_tensor(input, name="input")
         diagonal = convert_to_tensor(diagonal, dtype=input.dtype, name="diagonal")
-        return apply_op("MatrixSetDiag", [input, diagonal], name=scope)
+        return _apply("MatrixSetDiag", [input, diagonal], name=scope)
 
 
 def diag(diagonal, name=None):
     """`tf.diag`: a rank-2k tensor with `diagonal` (rank k) on its diagonal."""
     with _op_scope(name, "Diag", [diagonal]) as scope:
         diagonal = as_tensor(diagonal, name="diagonal")
-        return apply_op("Diag", [diagonal], name=scope)
+        return _apply("Diag", [diagonal], name=scope)
 
 
 def diag_part(input, name=None):  # noqa: A002
     """`tf.diag_part`: the diagonal of a rank-2k tensor of shape [D1..Dk, D1..Dk]."""
     with _op_scope(name, "DiagPart", [input]) as scope:
         input = as_tensor(input, name="input")
-        return apply_op("DiagPart", [input], name=scope)
+        return _apply("DiagPart", [input], name=scope)
 
 
 def eye(num_rows, num_columns=None, batch_shape=None, dtype=dtypes.float32, name=None):
@@ -3281,7 +3294,7 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001 -
                     args.append(t if kind == inferred else _math().cast(t, inferred))
                 else:
                     args.append(convert_to_tensor(v, dtype=inferred, name=n))
-        return apply_op("Range", args, name=scope)
+        return _apply("Range", args, name=scope)
 
 
 def _linspace_shape(op):
@@ -3336,7 +3349,7 @@ def linspace(start, stop, num, name=None):
         else:
             start = convert_to_tensor(start, dtype=stop.dtype, name="start")
         num = _index_input(num, "num", "LinSpace")
-        return apply_op("LinSpace", [start, stop, num], name=scope)
+        return _apply("LinSpace", [start, stop, num], name=scope)
 
 
 lin_space = linspace
@@ -3420,7 +3433,7 @@ def broadcast_to(input, shape, name=None):  # noqa: A002
     with _op_scope(name, "BroadcastTo", [input, shape]) as scope:
         input = as_tensor(input, name="input")
         shape_t = _index_input(shape, "shape", "BroadcastTo")
-        return apply_op("BroadcastTo", [input, shape_t], name=scope)
+        return _apply("BroadcastTo", [input, shape_t], name=scope)
 
 
 def broadcast_dynamic_shape(shape_x, shape_y):
@@ -3429,7 +3442,7 @@ def broadcast_dynamic_shape(shape_x, shape_y):
         shape_x = _index_input(shape_x, "s0", "BroadcastArgs")
         shape_y = _index_input(shape_y, "s1", "BroadcastArgs",
                                dtype=None if isinstance(shape_y, Tensor) else shape_x.dtype)
-        return apply_op("BroadcastArgs", [shape_x, shape_y], name=scope)
+        return _apply("BroadcastArgs", [shape_x, shape_y], name=scope)
 
 
 def broadcast_static_shape(shape_x, shape_y):
@@ -3521,7 +3534,7 @@ def unique(x, out_idx=dtypes.int32, name=None):
     out_idx = _check_out_type(out_idx, "Unique")
     with _op_scope(name, "Unique", [x]) as scope:
         x = as_tensor(x, name="x")
-        y, idx = apply_op("Unique", [x], {"out_idx": out_idx.name}, name=scope)
+        y, idx = _apply("Unique", [x], {"out_idx": out_idx.name}, name=scope)
     return UniqueOutput(y, idx)
 
 
@@ -3559,7 +3572,7 @@ def invert_permutation(x, name=None):
     """
     with _op_scope(name, "InvertPermutation", [x]) as scope:
         x = _index_input(x, "x", "InvertPermutation")
-        return apply_op("InvertPermutation", [x], name=scope)
+        return _apply("InvertPermutation", [x], name=scope)
 
 
 def _ensure_shape_shape(op):
@@ -3594,7 +3607,7 @@ def ensure_shape(x, shape, name=None):  # noqa: F811
     shape = as_shape(shape)
     with _op_scope(name, "EnsureShape", [x]) as scope:
         x = as_tensor(x, name="x")
-        return apply_op("EnsureShape", [x], {"shape": None if shape.ndims is None
+        return _apply("EnsureShape", [x], {"shape": None if shape.ndims is None
                                             else list(shape.as_tuple_or_none())}, name=scope)
 
 
@@ -3616,7 +3629,7 @@ def identity_n(input, name=None):  # noqa: A002
     """Returns a list of tensors equal to the list `input` (one op, op type IdentityN)."""
     with _op_scope(name, "IdentityN", input) as scope:
         tensors = [as_tensor(t, name="input") for t in input]
-        out = apply_op("IdentityN", tensors, {"T": [t.dtype.name for t in tensors]},
+        out = _apply("IdentityN", tensors, {"T": [t.dtype.name for t in tensors]},
                        name=scope)
     return out if isinstance(out, list) else [out]
 
@@ -3700,7 +3713,7 @@ def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=None, name=No
     with _op_scope(name, "ReverseSequence", [input, seq_lengths]) as scope:
         input = as_tensor(input, name="input")
         lengths = _index_input(seq_lengths, "seq_lengths", "ReverseSequence")
-        return apply_op("ReverseSequence", [input, lengths],
+        return _apply("ReverseSequence", [input, lengths],
                         {"seq_dim": int(seq_axis), "batch_dim": int(batch_axis)}, name=scope)
 
 
@@ -3774,7 +3787,7 @@ def _tensor_scatter(op_type, tensor, indices, updates, name):
         tensor = as_tensor(tensor, name="tensor")
         indices = as_tensor(indices, name="indices")
         updates = convert_to_tensor(updates, dtype=tensor.dtype, name="updates")
-        return apply_op(op_type, [tensor, indices, updates], name=scope)
+        return _apply(op_type, [tensor, indices, updates], name=scope)
 
 
 def tensor_scatter_update(tensor, indices, updates, name=None):

@@ -9,9 +9,9 @@ be, exactly where TF decides them.
 import numpy as np
 
 from ..framework import dtypes, errors, registry, sharding, tensor_util
-from ..framework.graph import Tensor, get_default_graph, name_scope
+from ..framework.graph import Tensor
 from ..framework.tensor_conversion import convert_to_tensor
-from .logging_ops import summarize_value
+from .logging_ops import graph_for_inputs, summarize_value
 
 _FLOAT_TYPES = (dtypes.float16, dtypes.float32, dtypes.float64)
 
@@ -29,6 +29,11 @@ def _array():
 def _no_op(name):
     from .control_flow_ops import no_op
     return no_op(name=name)
+
+
+def name_scope(name, default_name, values):
+    # TF1's name_scope(name, default_name, values): on the graph the ops will go to.
+    return graph_for_inputs(values).name_scope(name if name is not None else default_name)
 
 
 def _message_prefix(message):
@@ -83,7 +88,7 @@ def check_numerics(tensor, message, name=None):
       "Inf and NaN").
     """
     tensor = convert_to_tensor(tensor, name="tensor")
-    op = tensor.graph.create_op("CheckNumerics", [tensor], {"message": str(message)},
+    op = graph_for_inputs([tensor]).create_op("CheckNumerics", [tensor], {"message": str(message)},
                                 name=name or "CheckNumerics")
     return op.outputs[0]
 
@@ -98,7 +103,7 @@ def verify_tensor_all_finite(t=None, msg=None, name=None, x=None, message=None):
     """
     x = t if x is None else x
     message = msg if message is None else message
-    graph = x.graph if isinstance(x, Tensor) else get_default_graph()
+    graph = graph_for_inputs([x])
     with graph.name_scope(name or "VerifyFinite"):
         x = convert_to_tensor(x, name="x")
         with graph.colocate_with(x.op):
@@ -151,11 +156,11 @@ def Assert(condition, data, summarize=None, name=None):  # noqa: N802 - TF's nam
     Raises:
       TypeError: if `condition` is not bool.
     """
-    graph = condition.graph if isinstance(condition, Tensor) else get_default_graph()
+    graph = graph_for_inputs([condition])
     with graph.name_scope(name or "Assert"):
         data = [convert_to_tensor(d) for d in data]
         condition = convert_to_tensor(condition, name="Condition")
-        return condition.graph.create_op(
+        return graph.create_op(
             "Assert", [condition] + data,
             {"summarize": 3 if summarize is None else int(summarize)}, name="Assert")
 
@@ -325,7 +330,7 @@ def _assert_rank_condition(x, rank, static_condition, dynamic_op, data, summariz
     if rank_static is None:
         # Catches assert_rank(x, [n]) meant as assert_rank(x, n).
         rank_check = assert_rank(rank, 0, data=["Rank must be a scalar. Received rank: ", rank])
-        with x.graph.control_dependencies([rank_check]):
+        with graph_for_inputs([x]).control_dependencies([rank_check]):
             condition = array_ops.identity(condition)
     return Assert(condition, data, summarize=summarize)
 

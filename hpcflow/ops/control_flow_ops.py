@@ -11,12 +11,14 @@ Design (TF2's functional control flow, with TF1's Python API):
   inputs are the loop variables, the captured outer tensors, and optionally
   `maximum_iterations`. The trip count is decided at run time by the kernel.
 
-Both ops have one extra last output of dtype variant, the forward record the gradient
-reads: for "If" the values of the taken branch's tensors its gradient needs, for "While"
-the same per iteration (the loop's history). Nothing is recorded until a gradient asks
-for it: the gradient function sets attrs naming the tensors to record (`then_record` /
-`else_record`, `record_history` + `history_tensors`); kernels read these attrs from the
-live op at run time, so setting them needs no plan rebuild.
+- `map_fn` builds `fn` into a FuncGraph held by ONE op "MapFn" that runs it per row.
+
+Each of these ops has one extra last output of dtype variant, the forward record its
+gradient reads: for "If" the values of the taken branch's tensors the gradient needs, for
+"While" and "MapFn" the same per iteration (the history). Nothing is recorded until a
+gradient asks for it: the gradient function sets attrs naming the tensors to record
+(`then_record` / `else_record`, `record_history` + `history_tensors`); kernels read these
+attrs from the live op at run time, so setting them needs no plan rebuild.
 
 Gradients are built by copying the forward function into a gradient FuncGraph,
 differentiating the copy with `tf.gradients`, then rewiring every gradient op that reads a
@@ -25,7 +27,9 @@ no forward op is ever run twice (a dropout mask or a variable update in a branch
 by the gradient exactly as the forward pass saw it). The gradient of an If is an If over
 the two branches' gradient functions (only the taken one runs); the gradient of a While
 is a "WhileGrad" op running the body's gradient function backwards over the history and
-summing the gradients of captured tensors (a weight used in every iteration).
+summing the gradients of captured tensors (a weight used in every iteration); "MapFnGrad"
+does the same per row. Second derivatives through recorded values are refused
+explicitly (LookupError) rather than silently wrong.
 """
 import builtins
 import collections.abc
@@ -419,7 +423,8 @@ class _GradientFunction:
         # A gradient function differentiated again: its recorded forward values are fed
         # from outside, so their dependence on the inputs would be silently lost.
         recorded = [op for op in self.forward.get_operations()
-                    if op.type == "FunctionIntermediate" and _is_differentiable(op.outputs[0].dtype)]
+                    if op.type == "FunctionIntermediate"
+                    and _is_differentiable(op.outputs[0].dtype)]
         if not recorded:
             return
         needed = set()
@@ -542,10 +547,12 @@ def _if_grad(op, *grads):
                                              functions[0].record_names))
     op._set_attr("else_record", _union_names(op.get_attr("else_record"),
                                              functions[1].record_names))
-    grad_op = graph.create_op("If", [op.inputs[0]] + dys + [op.outputs[-1]] + captured,
-                              {"then_branch": functions[0].graph,
-                               "else_branch": functions[1].graph,
-                               "then_record": [], "else_record": []}, name="If")
+    # The record is a Python object: the gradient op must run where the forward op ran.
+    with graph.colocate_with(op):
+        grad_op = graph.create_op("If", [op.inputs[0]] + dys + [op.outputs[-1]] + captured,
+                                  {"then_branch": functions[0].graph,
+                                   "else_branch": functions[1].graph,
+                                   "then_record": [], "else_record": []}, name="If")
     func_graph_lib.add_control_inputs(graph, grad_op, functions[0].graph.outer_control_inputs
                                       + functions[1].graph.outer_control_inputs)
     for position, k in enumerate(keep):
@@ -828,11 +835,14 @@ def _while_grad(op, *grads):
     positions = [grad_captures.index(captured[capture_indices[k]]) for k in kept]
     shapes = [op.inputs[i].shape for i in loop_indices] + \
         [captured[capture_indices[k]].shape for k in kept]
-    grad_op = graph.create_op("WhileGrad", douts + [op.outputs[-1]] + grad_captures,
-                              {"body_grad": function.graph, "num_loop_grads": len(loop_indices),
-                               "capture_grad_positions": positions,
-                               "output_shapes": [_shape_attr(s) for s in shapes]},
-                              name="WhileGrad")
+    # The record is a Python object: the gradient op must run where the forward op ran.
+    with graph.colocate_with(op):
+        grad_op = graph.create_op("WhileGrad", douts + [op.outputs[-1]] + grad_captures,
+                                  {"body_grad": function.graph,
+                                   "num_loop_grads": len(loop_indices),
+                                   "capture_grad_positions": positions,
+                                   "output_shapes": [_shape_attr(s) for s in shapes]},
+                                  name="WhileGrad")
     func_graph_lib.add_control_inputs(graph, grad_op, function.graph.outer_control_inputs)
     for position, i in enumerate(loop_indices):
         result[i] = grad_op.outputs[position]
@@ -1116,11 +1126,13 @@ def _map_fn_grad(op, *grads):
     grad_captures = [outer for outer, _ in function.graph.captures]
     positions = [grad_captures.index(captured[capture_indices[k]]) for k in kept]
     shape_sources = [elems[i] for i in elem_indices]
-    grad_op = graph.create_op(
-        "MapFnGrad", dys + [op.outputs[-1]] + shape_sources + grad_captures,
-        {"fn_grad": function.graph, "num_outputs": len(y_indices),
-         "num_elem_grads": len(elem_indices), "capture_grad_positions": positions},
-        name="MapFnGrad")
+    # The record is a Python object: the gradient op must run where the forward op ran.
+    with graph.colocate_with(op):
+        grad_op = graph.create_op(
+            "MapFnGrad", dys + [op.outputs[-1]] + shape_sources + grad_captures,
+            {"fn_grad": function.graph, "num_outputs": len(y_indices),
+             "num_elem_grads": len(elem_indices), "capture_grad_positions": positions},
+            name="MapFnGrad")
     func_graph_lib.add_control_inputs(graph, grad_op, function.graph.outer_control_inputs)
     for position, i in enumerate(elem_indices):
         result[i] = grad_op.outputs[position]

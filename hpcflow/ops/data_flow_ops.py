@@ -22,6 +22,7 @@ from ..framework import errors, registry, sharding, tensor_util
 from ..framework.graph import get_default_graph
 from ..framework.tensor_conversion import convert_to_tensor
 from ..framework.tensor_shape import Dimension, TensorShape, as_shape, unknown_shape
+from .logging_ops import graph_for_inputs
 
 # TF names unshared queues "_<n>_<op name>" with a process-wide counter; error messages
 # quote that name ("FIFOQueue '_0_fifo_queue' is closed ...").
@@ -661,8 +662,13 @@ class QueueBase:
         return [convert_to_tensor(val, dtype=dtype, name="component_%d" % i)
                 for i, (val, dtype) in enumerate(zip(vals, self._dtypes))]
 
+    def _graph_for_ops(self):
+        # Inside a cond/while body the ops go to the function graph, which captures the
+        # queue handle (so a loop dequeues at every iteration).
+        return graph_for_inputs([self._queue_ref])
+
     def _op(self, op_type, inputs, attrs, scope):
-        graph = self._queue_ref.graph
+        graph = self._graph_for_ops()
         with graph.colocate_with(self._queue_ref.op):
             return graph.create_op(op_type, inputs, attrs, name=scope)
 
@@ -690,7 +696,7 @@ class QueueBase:
           ValueError: if a component's static shape is incompatible with the queue's.
           TypeError: if a component cannot be converted to its dtype.
         """
-        graph = self._queue_ref.graph
+        graph = self._graph_for_ops()
         with graph.name_scope(name or "%s_enqueue" % self._name) as scope:
             vals = self._check_enqueue_dtypes(vals)
             for val, shape in zip(vals, self._shapes):
@@ -709,7 +715,7 @@ class QueueBase:
           ValueError: if a component has rank 0, the components' first dimensions differ,
             or the element shapes are incompatible with the queue's.
         """
-        graph = self._queue_ref.graph
+        graph = self._graph_for_ops()
         with graph.name_scope(name or "%s_EnqueueMany" % self._name) as scope:
             vals = self._check_enqueue_dtypes(vals)
             batch_dim = Dimension(vals[0].shape.with_rank_at_least(1)[0]) if vals else None
@@ -728,7 +734,7 @@ class QueueBase:
           A Tensor for a one-component queue, a list of Tensors, or a dict for named queues.
           At run time, a closed empty queue raises OutOfRangeError.
         """
-        graph = self._queue_ref.graph
+        graph = self._graph_for_ops()
         scope_name = name or "%s_Dequeue" % self._name
         with graph.name_scope(scope_name) as scope:
             op = self._op("QueueDequeueV2", [self._queue_ref],
@@ -739,7 +745,7 @@ class QueueBase:
         return self._dequeue_return_value(op.outputs)
 
     def _dequeue_n(self, op_type, n, name, batch_static):
-        graph = self._queue_ref.graph
+        graph = self._graph_for_ops()
         with graph.name_scope(name) as scope:
             n = convert_to_tensor(n, dtype=dtypes_lib.int32, name="n")
             op = self._op(op_type, [self._queue_ref, n],
@@ -777,20 +783,20 @@ class QueueBase:
         Returns:
           The close Operation (QueueCloseV2).
         """
-        graph = self._queue_ref.graph
+        graph = self._graph_for_ops()
         with graph.name_scope(name or "%s_Close" % self._name) as scope:
             return self._op("QueueCloseV2", [self._queue_ref],
                             {"cancel_pending_enqueues": bool(cancel_pending_enqueues)}, scope)
 
     def is_closed(self, name=None):
         """A scalar bool Tensor: whether the queue is closed."""
-        graph = self._queue_ref.graph
+        graph = self._graph_for_ops()
         with graph.name_scope(name or "%s_Is_Closed" % self._name) as scope:
             return self._op("QueueIsClosedV2", [self._queue_ref], {}, scope).outputs[0]
 
     def size(self, name=None):
         """A scalar int32 Tensor: the number of elements in the queue."""
-        graph = self._queue_ref.graph
+        graph = self._graph_for_ops()
         with graph.name_scope(name or "%s_Size" % self._name) as scope:
             return self._op("QueueSizeV2", [self._queue_ref], {}, scope).outputs[0]
 

@@ -403,6 +403,28 @@ orthogonal = Orthogonal
 identity = Identity
 uniform_unit_scaling = UniformUnitScaling
 
+
+
+# `tf.initializers.global_variables()` etc.: the variable initializer ops under TF1's
+# `tf.initializers` names (imported lazily: variables imports this module's users).
+def global_variables():
+    """`tf.initializers.global_variables()`: the op initializing all global variables."""
+    from . import variables
+    return variables.global_variables_initializer()
+
+
+def local_variables():
+    """`tf.initializers.local_variables()`: the op initializing all local variables."""
+    from . import variables
+    return variables.local_variables_initializer()
+
+
+def variables(var_list, name="init"):
+    """`tf.initializers.variables(var_list)`: the op initializing `var_list`."""
+    from . import variables as variables_lib
+    return variables_lib.variables_initializer(var_list, name=name)
+
+
 __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomUniform", "RandomNormal",
            "TruncatedNormal", "UniformUnitScaling", "VarianceScaling", "GlorotUniform",
            "GlorotNormal", "Orthogonal", "Identity", "lecun_normal", "lecun_uniform",

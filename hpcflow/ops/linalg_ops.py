@@ -12,7 +12,8 @@ from ..framework import dtypes, errors, registry, sharding
 from ..framework.tensor_conversion import convert_to_tensor
 from ..framework.tensor_shape import unknown_shape
 from . import array_ops, math_ops
-from .math_ops import _FLOATS, _INDEX, _apply, _check_dtype, _convert_pair, _op_scope
+from .math_ops import (_FLOATS, _INDEX, _apply, _check_dtype, _convert_pair, _dense_grad,
+                       _op_scope)
 
 # -- shape helpers ------------------------------------------------------------------------------
 
@@ -105,7 +106,7 @@ def _matrix_inverse_grad(op, grad):
 
 
 registry.register_op("MatrixInverse", shape=_square_shape, numpy=_matrix_inverse_kernel,
-                     gradient=_matrix_inverse_grad, sharding=sharding.GATHER)
+                     gradient=_dense_grad(_matrix_inverse_grad), sharding=sharding.GATHER)
 
 
 def matrix_inverse(input, adjoint=False, name=None):  # noqa: A002 - TF's argument name
@@ -170,11 +171,11 @@ def _log_matrix_determinant_grad(op, unused_sign_grad, grad):
 
 
 registry.register_op("MatrixDeterminant", shape=_determinant_shape,
-                     numpy=_matrix_determinant_kernel, gradient=_matrix_determinant_grad,
-                     sharding=sharding.GATHER)
+                     numpy=_matrix_determinant_kernel,
+                     gradient=_dense_grad(_matrix_determinant_grad), sharding=sharding.GATHER)
 registry.register_op("LogMatrixDeterminant", shape=_log_determinant_shape,
-                     numpy=_log_matrix_determinant_kernel, gradient=_log_matrix_determinant_grad,
-                     sharding=sharding.GATHER)
+                     numpy=_log_matrix_determinant_kernel,
+                     gradient=_dense_grad(_log_matrix_determinant_grad), sharding=sharding.GATHER)
 
 
 def matrix_determinant(input, name=None):  # noqa: A002
@@ -280,9 +281,9 @@ def _triangular_solve_grad(op, grad):
 
 
 registry.register_op("MatrixSolve", shape=_solve_shape, numpy=_matrix_solve_kernel,
-                     gradient=_matrix_solve_grad, sharding=sharding.GATHER)
+                     gradient=_dense_grad(_matrix_solve_grad), sharding=sharding.GATHER)
 registry.register_op("MatrixTriangularSolve", shape=_solve_shape, numpy=_triangular_solve_kernel,
-                     gradient=_triangular_solve_grad, sharding=sharding.GATHER)
+                     gradient=_dense_grad(_triangular_solve_grad), sharding=sharding.GATHER)
 
 
 def matrix_solve(matrix, rhs, adjoint=False, name=None):
@@ -357,7 +358,7 @@ def _cholesky_grad(op, grad):
 
 
 registry.register_op("Cholesky", shape=_square_shape, numpy=_cholesky_kernel,
-                     gradient=_cholesky_grad, sharding=sharding.GATHER)
+                     gradient=_dense_grad(_cholesky_grad), sharding=sharding.GATHER)
 
 
 def cholesky(input, name=None):  # noqa: A002
@@ -426,7 +427,7 @@ def _band_part_grad(op, grad):
 # so always first) already does.
 if registry.lookup("MatrixBandPart") is None:
     registry.register_op("MatrixBandPart", shape=_band_part_shape, numpy=_band_part_kernel,
-                         gradient=_band_part_grad, sharding=sharding.GATHER)
+                         gradient=_dense_grad(_band_part_grad), sharding=sharding.GATHER)
 
 
 def band_part(input, num_lower, num_upper, name=None):  # noqa: A002

@@ -21,6 +21,18 @@ from ..framework.tensor_shape import TensorShape
 _logger = logging.getLogger("hpcflow")
 
 
+def graph_for_inputs(values):
+    """The graph new ops on `values` belong to, by TF's rule: the function being built
+    (a cond/while body, which captures outer tensors), else the inputs' graph."""
+    graph = get_default_graph()
+    if graph.building_function:
+        return graph
+    for value in values:
+        if isinstance(value, Tensor):
+            return value.graph
+    return graph
+
+
 # -- TensorFlow's value summaries (Tensor::SummarizeValue) ------------------------------------
 
 def _c_escape(raw):
@@ -242,7 +254,7 @@ def Print(input_, data, message=None, first_n=None, summarize=None, name=None): 
       A Tensor equal to `input_`.
     """
     input_ = convert_to_tensor(input_, name="input")
-    graph = input_.graph
+    graph = graph_for_inputs([input_])
     with graph.name_scope(name or "Print") as scope:
         data = [convert_to_tensor(d, name="data") for d in (data or [])]
         op = graph.create_op("Print", [input_] + data, {
@@ -293,7 +305,7 @@ def string_format(template, inputs, placeholder="{}", summarize=3, name=None):
         raise ValueError("num placeholders in template and num inputs must match: {} vs {}"
                          .format(len(pieces) - 1, len(inputs)))
     inputs = [convert_to_tensor(t) for t in inputs]
-    graph = inputs[0].graph if inputs else get_default_graph()
+    graph = graph_for_inputs(inputs)
     op = graph.create_op("StringFormat", inputs, {
         "template": template, "placeholder": placeholder,
         "summarize": 3 if summarize is None else int(summarize)}, name=name or "StringFormat")
@@ -425,6 +437,6 @@ def print_v2(*inputs, **kwargs):
         template = sep.join(templates).replace("'" + placeholder + "'", placeholder)
         formatted = string_format(template, tensors, placeholder=placeholder,
                                   summarize=summarize, name=format_name)
-    graph = formatted.graph
+    graph = graph_for_inputs([formatted])
     return graph.create_op("PrintV2", [formatted], {"output_stream": stream_name, "end": end},
                            name=name or "PrintV2")

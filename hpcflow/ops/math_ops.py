@@ -6,14 +6,14 @@ makes op "Add" (type AddV2), `a + b` makes "add", `a / b` makes "truediv", and P
 operands are converted inside the op's scope ("add/y"). Importing this module installs the
 arithmetic, comparison and logical operators on `Tensor`.
 
-Complex dtypes are not supported by these ops (TypeError at build time): their gradients
-would need TF's conjugation rules, which no hpcflow user has needed so far.
+Complex dtypes are refused (TypeError at build time) rather than half supported: TF's
+complex gradients need conjugation rules that these gradients do not implement.
 """
 import builtins
 import contextlib
-import functools
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -23,6 +23,10 @@ from ..framework.tensor_conversion import (convert_binary_operands, convert_to_t
                                            is_tensor_like)
 from ..framework.tensor_shape import TensorShape, unknown_shape
 from .op_helpers import apply_op
+
+# TF computes 1/0, log(0), sqrt(-1) to inf/nan silently; so do these kernels. Filtering the
+# warnings numpy attributes to this module costs nothing per call (np.errstate costs ~1 us).
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=__name__.replace(".", r"\."))
 
 # ---------------------------------------------------------------------------------------------
 # Dtype groups, as in TF's op definitions (bfloat16 and complex types are not supported here).
@@ -59,13 +63,18 @@ def _check_same_dtype(op, names=("x", "y")):
 
 
 def _graph_of(values):
+    # Inside a function body (cond/while branch) ops go to that graph, which captures outer
+    # tensors itself (as TF's _get_graph_from_inputs).
+    default = get_default_graph()
+    if default.building_function:
+        return default
     for v in values:
         if isinstance(v, Tensor):
             return v.graph
         graph = getattr(v, "graph", None)
         if isinstance(graph, Graph):
             return graph
-    return get_default_graph()
+    return default
 
 
 @contextlib.contextmanager
@@ -87,7 +96,7 @@ def _apply(op_type, inputs, attrs=None, name=None):
     once more, which would shift later names ("add_2" where TF says "add_1"), so the count
     is restored; this is a no-op if the graph does not count exact names.
     """
-    graph = inputs[0].graph if inputs else get_default_graph()
+    graph = _graph_of(inputs)
     key = name[:-1].lower() if name and name.endswith("/") else None
     before = graph._names_in_use.get(key) if key else None
     outputs = apply_op(op_type, inputs, attrs, name=name, graph=graph)
@@ -96,13 +105,19 @@ def _apply(op_type, inputs, attrs=None, name=None):
     return outputs
 
 
-def _quiet(fn):
-    """Runs a kernel with numpy's floating-point warnings off: TF yields inf/nan silently."""
-    @functools.wraps(fn)
-    def kernel(*args, **kwargs):
-        with np.errstate(all="ignore"):
-            return fn(*args, **kwargs)
-    return kernel
+def _dense_grad(fn):
+    """`fn` receiving dense output gradients: an IndexedSlices (from a gather) is densified.
+
+    Non-callables (registry.NOT_DIFFERENTIABLE) are returned unchanged.
+    """
+    if not callable(fn):
+        return fn
+
+    def grad_fn(op, *grads):
+        return fn(op, *[g if g is None or isinstance(g, Tensor) else convert_to_tensor(g)
+                        for g in grads])
+    grad_fn.__name__ = getattr(fn, "__name__", "grad_fn")
+    return grad_fn
 
 
 def _shape_text(shape):
@@ -286,15 +301,12 @@ def _binary_shape(allowed, out_dtype=None):
     return shape_fn
 
 
-def _binary_kernel(fn, quiet=False, int_divisor=False):
+def _binary_kernel(fn, int_divisor=False):
     """A numpy kernel for a broadcasting binary op; TF's errors for bad shapes and x/0 ints."""
     def kernel(x, y):
         if int_divisor and x.dtype.kind in "iu" and not np.all(y):
             raise errors.InvalidArgumentError(None, None, "Integer division by zero")
         try:
-            if quiet:
-                with np.errstate(all="ignore"):
-                    return fn(x, y)
             return fn(x, y)
         except ValueError:
             if np.shape(x) != np.shape(y):
@@ -421,33 +433,33 @@ def _atan2_grad(op, grad):
 
 _NUMERIC_STRING = _REALS + (dtypes.string,)
 
-# op type: (allowed dtypes, numpy function, quiet, integer-divisor check, gradient)
+# op type: (allowed dtypes, numpy function, integer-divisor check, gradient)
 _BINARY_OPS = {
-    "AddV2": (_REALS, np.add, False, False, _add_grad),
-    "Add": (_NUMERIC_STRING, np.add, False, False, _add_grad),
-    "Sub": (_REALS, np.subtract, False, False, _sub_grad),
-    "Mul": (_REALS, np.multiply, False, False, _mul_grad),
-    "RealDiv": (_FLOATS, np.true_divide, True, False, _real_div_grad),
-    "DivNoNan": (_FLOATS, _div_no_nan, True, False, _div_no_nan_grad),
-    "FloorDiv": (_REALS, _floor_div, True, True, _no_gradient_2),
-    "TruncateDiv": (_REALS, _truncate_div, True, True, _no_gradient_2),
-    "FloorMod": (_REALS, np.remainder, True, True, _floor_mod_grad),
-    "TruncateMod": (_REALS, np.fmod, True, True, _truncate_mod_grad),
-    "Pow": (_SIGNED_REALS, _pow, True, False, _pow_grad),
+    "AddV2": (_REALS, np.add, False, _add_grad),
+    "Add": (_NUMERIC_STRING, np.add, False, _add_grad),
+    "Sub": (_REALS, np.subtract, False, _sub_grad),
+    "Mul": (_REALS, np.multiply, False, _mul_grad),
+    "RealDiv": (_FLOATS, np.true_divide, False, _real_div_grad),
+    "DivNoNan": (_FLOATS, _div_no_nan, False, _div_no_nan_grad),
+    "FloorDiv": (_REALS, _floor_div, True, _no_gradient_2),
+    "TruncateDiv": (_REALS, _truncate_div, True, _no_gradient_2),
+    "FloorMod": (_REALS, np.remainder, True, _floor_mod_grad),
+    "TruncateMod": (_REALS, np.fmod, True, _truncate_mod_grad),
+    "Pow": (_SIGNED_REALS, _pow, False, _pow_grad),
     # Ties send the gradient to x (greater_equal / less_equal), as TF.
-    "Maximum": (_REALS, np.maximum, False, False,
+    "Maximum": (_REALS, np.maximum, False,
                 _maximum_minimum_grad(lambda x, y: greater_equal(x, y))),
-    "Minimum": (_REALS, np.minimum, False, False,
+    "Minimum": (_REALS, np.minimum, False,
                 _maximum_minimum_grad(lambda x, y: less_equal(x, y))),
-    "SquaredDifference": (_FLOATS + _INDEX, lambda x, y: np.square(np.subtract(x, y)), True,
+    "SquaredDifference": (_FLOATS + _INDEX, lambda x, y: np.square(np.subtract(x, y)),
                           False, _squared_difference_grad),
-    "Atan2": (_FLOATS, np.arctan2, True, False, _atan2_grad),
+    "Atan2": (_FLOATS, np.arctan2, False, _atan2_grad),
 }
 
-for _op_type, (_allowed, _fn, _is_quiet, _int_div, _grad) in _BINARY_OPS.items():
+for _op_type, (_allowed, _fn, _int_div, _grad) in _BINARY_OPS.items():
     registry.register_op(_op_type, shape=_binary_shape(_allowed),
-                         numpy=_binary_kernel(_fn, _is_quiet, _int_div), gradient=_grad,
-                         sharding=sharding.ELEMENTWISE)
+                         numpy=_binary_kernel(_fn, _int_div),
+                         gradient=_dense_grad(_grad), sharding=sharding.ELEMENTWISE)
 
 # op type: (allowed dtypes, numpy function)
 _COMPARISON_OPS = {
@@ -474,10 +486,38 @@ def _equality_kernel(fn):
 
 for _op_type, (_allowed, _fn) in _COMPARISON_OPS.items():
     _kernel = (_equality_kernel(_fn) if _op_type in ("Equal", "NotEqual")
-               else _binary_kernel(_fn, quiet=True))
+               else _binary_kernel(_fn))
     registry.register_op(_op_type, shape=_binary_shape(_allowed, dtypes.bool), numpy=_kernel,
                          sharding=sharding.ELEMENTWISE)
 registry.not_differentiable(*_COMPARISON_OPS)
+
+
+_BINARY_DOC = """%s (op "%s").
+
+    Broadcasts x and y with NumPy's rules.
+
+    Args:
+      x: a Tensor, or a Python/numpy value (converted to y's dtype if y is a Tensor).
+      y: a Tensor of x's dtype, or a value converted to x's dtype.
+      name: optional op name.
+
+    Returns:
+      A Tensor of the broadcast shape and %s.
+
+    Raises:
+      TypeError: if x and y are Tensors of different dtypes, or the dtype is not supported.
+      ValueError: if the static shapes do not broadcast.
+      InvalidArgumentError: at run time, if the shapes do not broadcast%s.
+    """
+_INT_DIV = " or an integer divisor is 0"
+
+
+def _binary_doc(summary, op_type, returns="x's dtype", errors_extra=""):
+    """Decorator giving a binary wrapper the shared TF1-style docstring."""
+    def decorate(fn):
+        fn.__doc__ = _BINARY_DOC % (summary, op_type, returns, errors_extra)
+        return fn
+    return decorate
 
 
 def _binary(op_type, x, y, name, default_name=None, attrs=None):
@@ -507,18 +547,18 @@ def add(x, y, name=None):
         return _apply(op_type, [x, y], name=scope)
 
 
+@_binary_doc("Returns x - y element-wise", "Sub")
 def subtract(x, y, name=None):
-    """Returns x - y element-wise, with broadcasting (op "Sub"). Raises as `add`."""
     return _binary("Sub", x, y, name)
 
 
+@_binary_doc("Returns x * y element-wise", "Mul")
 def multiply(x, y, name=None):
-    """Returns x * y element-wise, with broadcasting (op "Mul"). Raises as `add`."""
     return _binary("Mul", x, y, name)
 
 
+@_binary_doc("Returns x / y element-wise for floating-point x and y", "RealDiv")
 def realdiv(x, y, name=None):
-    """Returns x / y element-wise for floating-point x and y (op "RealDiv")."""
     return _binary("RealDiv", x, y, name)
 
 
@@ -583,60 +623,59 @@ def div(x, y, name=None):
         return _apply(op_type, [x, y], name=scope)
 
 
+@_binary_doc("Divides x / y rounding toward the most negative integer", "FloorDiv",
+             "x's dtype", _INT_DIV)
 def floordiv(x, y, name=None):
-    """Divides x / y element-wise, rounding toward the most negative integer (op FloorDiv).
-
-    Integer division by zero raises InvalidArgumentError at run time, as TF on CPU.
-    """
     with _op_scope(name, "floordiv", [x, y]) as scope:
         return _binary("FloorDiv", x, y, scope)
 
 
+@_binary_doc("Element-wise remainder of floor division: the result has y's sign", "FloorMod",
+             "x's dtype", _INT_DIV)
 def floormod(x, y, name=None):
-    """Element-wise remainder of floor division: the result has y's sign (op FloorMod)."""
     return _binary("FloorMod", x, y, name)
 
 
 mod = floormod
 
 
+@_binary_doc("Element-wise division rounding toward zero, as C", "TruncateDiv",
+             "x's dtype", _INT_DIV)
 def truncatediv(x, y, name=None):
-    """Element-wise division rounding toward zero, as C (op TruncateDiv)."""
     return _binary("TruncateDiv", x, y, name)
 
 
+@_binary_doc("Remainder of truncated division: the result has x's sign", "TruncateMod",
+             "x's dtype", _INT_DIV)
 def truncatemod(x, y, name=None):
-    """Element-wise remainder of truncated division: the result has x's sign (TruncateMod)."""
     return _binary("TruncateMod", x, y, name)
 
 
+@_binary_doc("Computes x / y, returning 0 wherever y is 0", "DivNoNan")
 def div_no_nan(x, y, name=None):
-    """Computes x / y, returning 0 wherever y is 0 (op DivNoNan)."""
     with _op_scope(name, "div_no_nan", [x, y]) as scope:
         return _binary("DivNoNan", x, y, scope)
 
 
+@_binary_doc("Computes x ** y element-wise", "Pow",
+             "x's dtype", " or an integer base has a negative integer exponent")
 def pow(x, y, name=None):  # noqa: A001 - TF's name
-    """Computes x ** y element-wise (op "Pow").
-
-    Integer bases with negative integer exponents raise InvalidArgumentError at run time.
-    """
     with _op_scope(name, "Pow", [x]) as scope:
         return _binary("Pow", x, y, scope)
 
 
+@_binary_doc("Element-wise max(x, y); NaN propagates", "Maximum")
 def maximum(x, y, name=None):
-    """Element-wise max(x, y) with broadcasting; NaN propagates (op "Maximum")."""
     return _binary("Maximum", x, y, name)
 
 
+@_binary_doc("Element-wise min(x, y); NaN propagates", "Minimum")
 def minimum(x, y, name=None):
-    """Element-wise min(x, y) with broadcasting; NaN propagates (op "Minimum")."""
     return _binary("Minimum", x, y, name)
 
 
+@_binary_doc("Returns (x - y) * (x - y) element-wise", "SquaredDifference")
 def squared_difference(x, y, name=None):
-    """Returns (x - y)(x - y) element-wise (op "SquaredDifference")."""
     return _binary("SquaredDifference", x, y, name)
 
 
@@ -647,33 +686,33 @@ def atan2(y, x, name=None):
         return _apply("Atan2", [y, x], name=scope)
 
 
+@_binary_doc("Returns the truth value of x < y element-wise", "Less", "bool")
 def less(x, y, name=None):
-    """Returns the truth value of (x < y) element-wise (bool Tensor, op "Less")."""
     return _binary("Less", x, y, name)
 
 
+@_binary_doc("Returns the truth value of x <= y element-wise", "LessEqual", "bool")
 def less_equal(x, y, name=None):
-    """Returns the truth value of (x <= y) element-wise (op "LessEqual")."""
     return _binary("LessEqual", x, y, name)
 
 
+@_binary_doc("Returns the truth value of x > y element-wise", "Greater", "bool")
 def greater(x, y, name=None):
-    """Returns the truth value of (x > y) element-wise (op "Greater")."""
     return _binary("Greater", x, y, name)
 
 
+@_binary_doc("Returns the truth value of x >= y element-wise", "GreaterEqual", "bool")
 def greater_equal(x, y, name=None):
-    """Returns the truth value of (x >= y) element-wise (op "GreaterEqual")."""
     return _binary("GreaterEqual", x, y, name)
 
 
+@_binary_doc("Returns the truth value of x == y element-wise (any dtype)", "Equal", "bool")
 def equal(x, y, name=None):
-    """Returns the truth value of (x == y) element-wise, any dtype (op "Equal")."""
     return _binary("Equal", x, y, name, attrs={"incompatible_shape_error": True})
 
 
+@_binary_doc("Returns the truth value of x != y element-wise (any dtype)", "NotEqual", "bool")
 def not_equal(x, y, name=None):
-    """Returns the truth value of (x != y) element-wise, any dtype (op "NotEqual")."""
     return _binary("NotEqual", x, y, name, attrs={"incompatible_shape_error": True})
 
 
@@ -684,28 +723,25 @@ def _check_bool_operands(x, y, op_type):
                             "type of bool." % (param, op_type, t.dtype.name))
 
 
+@_binary_doc("Element-wise x AND y of bool Tensors", "LogicalAnd", "bool")
 def logical_and(x, y, name=None):
-    """Element-wise x AND y of bool Tensors (op "LogicalAnd").
-
-    Raises:
-      TypeError: if x or y is not bool.
-    """
     with _op_scope(name, "LogicalAnd", [x, y]) as scope:
         x, y = convert_binary_operands(x, y, "LogicalAnd")
         _check_bool_operands(x, y, "LogicalAnd")
         return _apply("LogicalAnd", [x, y], name=scope)
 
 
+@_binary_doc("Element-wise x OR y of bool Tensors", "LogicalOr", "bool")
 def logical_or(x, y, name=None):
-    """Element-wise x OR y of bool Tensors (op "LogicalOr"). Raises as `logical_and`."""
     with _op_scope(name, "LogicalOr", [x, y]) as scope:
         x, y = convert_binary_operands(x, y, "LogicalOr")
         _check_bool_operands(x, y, "LogicalOr")
         return _apply("LogicalOr", [x, y], name=scope)
 
 
+@_binary_doc("Element-wise x XOR y of bool Tensors, as TF: (x | y) & ~(x & y)", "LogicalAnd",
+             "bool")
 def logical_xor(x, y, name="LogicalXor"):
-    """Element-wise x XOR y of bool Tensors, as TF: (x | y) & ~(x & y)."""
     return logical_and(logical_or(x, y), logical_not(logical_and(x, y)), name=name)
 
 
@@ -735,9 +771,12 @@ def _logical_not_shape(op):
 
 
 def _sigmoid(x):
-    # One exp of -|x| serves both signs: no overflow, full relative precision in both tails.
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    # 1 / (1 + exp(-x)) in one buffer: accurate in both tails (exp(-x) overflowing to inf
+    # gives 0), and a quarter of the allocations of the naive expression.
+    out = np.negative(x, out=np.empty_like(x))
+    np.exp(out, out=out)
+    np.add(out, 1, out=out)
+    return np.reciprocal(out, out=out)
 
 
 def _rsqrt(x):
@@ -810,9 +849,15 @@ def _unary_gradient(formula):
     return grad_fn
 
 
+def _unary_kernel(fn):
+    # A function of this module, so that numpy's warnings are attributed here (filtered).
+    return lambda x: fn(x)
+
+
 for _op_type, (_allowed, _fn, _formula) in _UNARY_OPS.items():
-    registry.register_op(_op_type, shape=_unary_shape(_allowed), numpy=_quiet(_fn),
-                         gradient=_unary_gradient(_formula), sharding=sharding.ELEMENTWISE)
+    registry.register_op(_op_type, shape=_unary_shape(_allowed), numpy=_unary_kernel(_fn),
+                         gradient=_dense_grad(_unary_gradient(_formula)),
+                         sharding=sharding.ELEMENTWISE)
 
 for _op_type, _fn in (("IsNan", np.isnan), ("IsInf", np.isinf), ("IsFinite", np.isfinite)):
     registry.register_op(_op_type, shape=_predicate_shape, numpy=_fn,
@@ -828,56 +873,61 @@ def _unary(op_type, x, name, default_name=None):
         return _apply(op_type, [x], name=scope)
 
 
-def _make_unary(op_type, doc):
+def _make_unary(py_name, op_type, summary, returns="A Tensor of x's dtype and shape."):
     def wrapper(x, name=None):
         return _unary(op_type, x, name)
-    wrapper.__doc__ = doc + """
+    wrapper.__name__ = wrapper.__qualname__ = py_name
+    wrapper.__doc__ = """%s (op "%s").
 
     Args:
       x: a Tensor or a value convertible to one.
-      name: optional op name (default "%s").
+      name: optional op name.
 
     Returns:
-      A Tensor of x's dtype and shape.
+      %s
 
     Raises:
       TypeError: if x's dtype is not supported by the op.
-    """ % op_type
+    """ % (summary, op_type, returns)
     return wrapper
 
 
-negative = _make_unary("Neg", "Computes -x element-wise.")
-sign = _make_unary("Sign", "Returns -1, 0 or 1 by the sign of x (NaN for NaN).")
-square = _make_unary("Square", "Computes x * x element-wise.")
-sqrt = _make_unary("Sqrt", "Computes the square root of x element-wise.")
-rsqrt = _make_unary("Rsqrt", "Computes 1 / sqrt(x) element-wise.")
-reciprocal = _make_unary("Reciprocal", "Computes 1 / x element-wise.")
-exp = _make_unary("Exp", "Computes e ** x element-wise.")
-expm1 = _make_unary("Expm1", "Computes e ** x - 1 element-wise (accurate near 0).")
-log = _make_unary("Log", "Computes the natural logarithm of x element-wise.")
-log1p = _make_unary("Log1p", "Computes log(1 + x) element-wise (accurate near 0).")
-sin = _make_unary("Sin", "Computes sine element-wise.")
-cos = _make_unary("Cos", "Computes cosine element-wise.")
-tan = _make_unary("Tan", "Computes tangent element-wise.")
-asin = _make_unary("Asin", "Computes arcsine element-wise.")
-acos = _make_unary("Acos", "Computes arccosine element-wise.")
-atan = _make_unary("Atan", "Computes arctangent element-wise.")
-sinh = _make_unary("Sinh", "Computes hyperbolic sine element-wise.")
-cosh = _make_unary("Cosh", "Computes hyperbolic cosine element-wise.")
-asinh = _make_unary("Asinh", "Computes inverse hyperbolic sine element-wise.")
-acosh = _make_unary("Acosh", "Computes inverse hyperbolic cosine element-wise.")
-atanh = _make_unary("Atanh", "Computes inverse hyperbolic tangent element-wise.")
-tanh = _make_unary("Tanh", "Computes hyperbolic tangent element-wise.")
-sigmoid = _make_unary("Sigmoid", "Computes 1 / (1 + exp(-x)) element-wise.")
-erf = _make_unary("Erf", "Computes the Gauss error function element-wise.")
-erfc = _make_unary("Erfc", "Computes the complementary error function 1 - erf(x).")
-floor = _make_unary("Floor", "Returns the largest integer not greater than x (floats).")
-ceil = _make_unary("Ceil", "Returns the smallest integer not less than x (floats).")
-rint = _make_unary("Rint", "Rounds to the nearest integer, halves to even.")
-is_nan = _make_unary("IsNan", "Returns which elements of x are NaN (bool).")
-is_inf = _make_unary("IsInf", "Returns which elements of x are +-Inf (bool).")
-is_finite = _make_unary("IsFinite", "Returns which elements of x are finite (bool).")
-logical_not = _make_unary("LogicalNot", "Element-wise NOT of a bool Tensor.")
+_PREDICATE = "A bool Tensor of x's shape."
+
+negative = _make_unary("negative", "Neg", "Computes -x element-wise")
+sign = _make_unary("sign", "Sign", "Returns -1, 0 or 1 by the sign of x (NaN for NaN)")
+square = _make_unary("square", "Square", "Computes x * x element-wise")
+sqrt = _make_unary("sqrt", "Sqrt", "Computes the square root of x element-wise")
+rsqrt = _make_unary("rsqrt", "Rsqrt", "Computes 1 / sqrt(x) element-wise")
+reciprocal = _make_unary("reciprocal", "Reciprocal", "Computes 1 / x element-wise")
+exp = _make_unary("exp", "Exp", "Computes e ** x element-wise")
+expm1 = _make_unary("expm1", "Expm1", "Computes e ** x - 1 element-wise (accurate near 0)")
+log = _make_unary("log", "Log", "Computes the natural logarithm of x element-wise")
+log1p = _make_unary("log1p", "Log1p", "Computes log(1 + x) element-wise (accurate near 0)")
+sin = _make_unary("sin", "Sin", "Computes sine element-wise")
+cos = _make_unary("cos", "Cos", "Computes cosine element-wise")
+tan = _make_unary("tan", "Tan", "Computes tangent element-wise")
+asin = _make_unary("asin", "Asin", "Computes arcsine element-wise")
+acos = _make_unary("acos", "Acos", "Computes arccosine element-wise")
+atan = _make_unary("atan", "Atan", "Computes arctangent element-wise")
+sinh = _make_unary("sinh", "Sinh", "Computes hyperbolic sine element-wise")
+cosh = _make_unary("cosh", "Cosh", "Computes hyperbolic cosine element-wise")
+asinh = _make_unary("asinh", "Asinh", "Computes inverse hyperbolic sine element-wise")
+acosh = _make_unary("acosh", "Acosh", "Computes inverse hyperbolic cosine element-wise")
+atanh = _make_unary("atanh", "Atanh", "Computes inverse hyperbolic tangent element-wise")
+tanh = _make_unary("tanh", "Tanh", "Computes hyperbolic tangent element-wise")
+sigmoid = _make_unary("sigmoid", "Sigmoid", "Computes 1 / (1 + exp(-x)) element-wise")
+erf = _make_unary("erf", "Erf", "Computes the Gauss error function element-wise")
+erfc = _make_unary("erfc", "Erfc", "Computes the complementary error function 1 - erf(x)")
+floor = _make_unary("floor", "Floor", "Returns the largest integer not greater than x")
+ceil = _make_unary("ceil", "Ceil", "Returns the smallest integer not less than x")
+rint = _make_unary("rint", "Rint", "Rounds to the nearest integer, halves to even")
+is_nan = _make_unary("is_nan", "IsNan", "Returns which elements of x are NaN", _PREDICATE)
+is_inf = _make_unary("is_inf", "IsInf", "Returns which elements of x are +-Inf", _PREDICATE)
+is_finite = _make_unary("is_finite", "IsFinite", "Returns which elements of x are finite",
+                        _PREDICATE)
+logical_not = _make_unary("logical_not", "LogicalNot", "Element-wise NOT of a bool Tensor",
+                          _PREDICATE)
 
 
 def abs(x, name=None):  # noqa: A001 - TF's name
@@ -922,7 +972,6 @@ def _cast_shape(op):
     return [(x.shape, dst)]
 
 
-@_quiet
 def _cast_kernel(x, *, SrcT, DstT, Truncate=False):  # noqa: N803 - TF's attr names
     target = dtypes.as_dtype(DstT).np_dtype
     if x.dtype.kind == "c" and target.kind != "c":
@@ -941,8 +990,8 @@ def _cast_grad(op, grad):
     return [None]
 
 
-registry.register_op("Cast", shape=_cast_shape, numpy=_cast_kernel, gradient=_cast_grad,
-                     sharding=sharding.ELEMENTWISE)
+registry.register_op("Cast", shape=_cast_shape, numpy=_cast_kernel,
+                     gradient=_dense_grad(_cast_grad), sharding=sharding.ELEMENTWISE)
 
 
 def cast(x, dtype, name=None):
@@ -1217,7 +1266,6 @@ def _prod_kernel(x, axes, *, keep_dims):
     return np.asarray(out, dtype=x.dtype)
 
 
-@_quiet
 def _mean_kernel(x, axes, *, keep_dims):
     axes = _axes_tuple(axes, x.ndim)
     count = 1
@@ -1382,7 +1430,7 @@ _REDUCTION_OPS = {
 
 for _op_type, (_allowed, _kernel, _grad) in _REDUCTION_OPS.items():
     registry.register_op(_op_type, shape=_reduction_shape(_allowed), numpy=_kernel,
-                         gradient=_grad, sharding=sharding.REDUCTION)
+                         gradient=_dense_grad(_grad), sharding=sharding.REDUCTION)
 
 
 def _deprecated_lookup(new_name, new_value, old_name, old_value):
@@ -1659,9 +1707,9 @@ def _cumprod_grad(op, grad):
 
 
 registry.register_op("Cumsum", shape=_cum_shape, numpy=_cum_kernel(np.cumsum, 0),
-                     gradient=_cumsum_grad, sharding=sharding.GATHER)
+                     gradient=_dense_grad(_cumsum_grad), sharding=sharding.GATHER)
 registry.register_op("Cumprod", shape=_cum_shape, numpy=_cum_kernel(np.cumprod, 1),
-                     gradient=_cumprod_grad, sharding=sharding.GATHER)
+                     gradient=_dense_grad(_cumprod_grad), sharding=sharding.GATHER)
 
 
 def _cumulative(op_type, x, axis, exclusive, reverse, name):
@@ -1821,10 +1869,10 @@ def _batch_matmul_grad(op, grad):
 
 
 registry.register_op("MatMul", shape=_matmul_shape, numpy=_matmul_kernel,
-                     gradient=_matmul_grad, sharding=sharding.ROW_WISE)
+                     gradient=_dense_grad(_matmul_grad), sharding=sharding.ROW_WISE)
 # Batch dims of both operands may be split or broadcast: the safe rule.
 registry.register_op("BatchMatMulV2", shape=_batch_matmul_shape, numpy=_batch_matmul_kernel,
-                     gradient=_batch_matmul_grad, sharding=sharding.GATHER)
+                     gradient=_dense_grad(_batch_matmul_grad), sharding=sharding.GATHER)
 
 
 def _convert_pair(x, y, op_type, names):

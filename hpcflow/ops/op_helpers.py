@@ -1,5 +1,5 @@
 """Small helpers every ops module uses to build ops from Python wrappers."""
-from ..framework.graph import get_default_graph
+from ..framework.graph import graph_for_inputs
 from ..framework.tensor_conversion import convert_to_tensor
 
 
@@ -10,7 +10,7 @@ def apply_op(op_type, inputs, attrs=None, name=None, graph=None):
     Operation itself when the op has no outputs.
     """
     if graph is None:
-        graph = inputs[0].graph if inputs else get_default_graph()
+        graph = graph_for_inputs(inputs)
     op = graph.create_op(op_type, inputs, attrs, name=name)
     outputs = op.outputs
     if not outputs:

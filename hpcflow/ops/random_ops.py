@@ -238,10 +238,10 @@ def random_uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed=None
         if dtype.is_integer:
             return apply_op("RandomUniformInt", [shape, minval, maxval], attrs, name=scope)
         attrs["dtype"] = dtype.name
-        if minval_is_zero and maxval_is_one:
-            return apply_op("RandomUniform", [shape], attrs, name=scope)
-        from . import math_ops
         rnd = apply_op("RandomUniform", [shape], attrs, name="RandomUniform")
+        if minval_is_zero and maxval_is_one:
+            return rnd  # named "random_uniform/RandomUniform", as TF
+        from . import math_ops
         if minval_is_zero:
             return math_ops.multiply(rnd, maxval, name=scope)
         return math_ops.add(rnd * (maxval - minval), minval, name=scope)

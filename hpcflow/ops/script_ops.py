@@ -13,9 +13,9 @@ import weakref
 import numpy as np
 
 from ..framework import dtypes, errors, registry, sharding
-from ..framework.graph import get_default_graph
 from ..framework.tensor_conversion import convert_to_tensor
 from ..framework.tensor_shape import unknown_shape
+from .logging_ops import graph_for_inputs
 
 # token -> Python function. Entries leave with their graph (see _register).
 _functions = {}
@@ -51,8 +51,10 @@ def _to_python_arg(value):
 def _convert_result(value):
     """TF's FuncRegistry._convert: numpy, with text as object arrays of bytes."""
     result = np.asarray(value, order="C")
-    if result.dtype.char == "S" and result is not value:
-        return np.asarray(value, order="C", dtype=object)
+    if result.dtype.char == "S":
+        if result is not value:  # from Python bytes: no numpy padding games
+            return np.asarray(value, order="C", dtype=object)
+        return result.astype(object)  # hpcflow strings are object arrays of bytes
     if result.dtype.char == "U":
         encoded = np.vectorize(lambda x: x.encode("utf8"), otypes=[object])(result)
         return np.asarray(encoded, order="C", dtype=object)
@@ -176,7 +178,7 @@ def py_func(func, inp, Tout, stateful=True, name=None):  # noqa: N803 - TF's arg
     is_list = isinstance(Tout, (list, tuple))
     tout = [dtypes.as_dtype(t) for t in Tout] if is_list else [dtypes.as_dtype(Tout)]
     inputs = [convert_to_tensor(x) for x in (inp or [])]
-    graph = inputs[0].graph if inputs else get_default_graph()
+    graph = graph_for_inputs(inputs)
     token = _register(graph, func)
     op_type = "PyFunc" if stateful else "PyFuncStateless"
     attrs = {"token": token, "Tin": [t.dtype.name for t in inputs],

@@ -259,8 +259,24 @@ class Variable:
         return self._snapshot
 
     def read_value(self):
-        """A new Identity ("read") of the variable's current value, in the current scope."""
-        return _identity(self._variable, name="read")
+        """A new Identity ("read") of the variable's current value, in the current scope.
+
+        Inside a cond/while body it is built in the body (which captures the variable), so
+        it reads the value after the body's earlier assignments.
+        """
+        from . import array_ops  # noqa: F401 - registers Identity
+        from .op_helpers import apply_op
+        graph = state_ops._graph_for(self.op)
+        with graph.as_default():
+            if graph is not self.graph and hasattr(graph, "capture"):
+                # A fresh read at this point of the body, under the current control
+                # dependencies (the capture's own read may run before them).
+                from ..framework.func_graph import VARIABLE_READ_OP
+                from . import control_flow_ops  # noqa: F401 - registers the read op
+                handle = graph.capture(self._variable, read_variables=False)
+                return apply_op(VARIABLE_READ_OP, [handle], {"var_name": self._variable_name},
+                                name="read", graph=graph)
+            return apply_op("Identity", [self._variable], name="read", graph=graph)
 
     def _ref(self):
         """The VariableV2 output (TF's ref tensor): gradients w.r.t. the variable use it."""

@@ -195,8 +195,10 @@ class Optimizer:
         key = (name, id(graph))
         if key not in self._non_slot_variables:
             with graph.colocate_with(colocate_with.op):
+                # As TF1: a Python initial value makes a float32 variable whatever the var's
+                # dtype; update ops cast it to each variable's dtype.
                 self._non_slot_variables[key] = variables.Variable(
-                    initial_value, name=name, trainable=False, dtype=colocate_with.dtype.base_dtype)
+                    initial_value, name=name, trainable=False)
         return self._non_slot_variables[key]
 
     def _get_non_slot_variable(self, name, graph=None):

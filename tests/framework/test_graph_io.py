@@ -62,7 +62,7 @@ def test_import_with_prefix_input_map_and_return_elements():
     lambda b: b[:30],
     lambda b: b"NOTAGRPH" + b[8:],
     lambda b: b[:-1],
-    lambda b: b[:20] + b"{" + b[21:],
+    lambda b: b[:20] + b"X" + b[21:],
 ])
 def test_malformed_blobs_raise_clear_errors(mangle):
     c = tf.constant(np.arange(10, dtype=np.float32))  # noqa: F841 - gives the blob an array

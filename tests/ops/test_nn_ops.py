@@ -628,6 +628,38 @@ def test_conv2d_transpose_and_conv1d():
     np.testing.assert_allclose(run(c1_ncw), expected.transpose(0, 2, 1), rtol=1e-10)
 
 
+def test_atrous_conv2d_and_convolution():
+    x, w = randn(2, 8, 7, 2), randn(3, 2, 2, 3)
+    atrous = tf.nn.atrous_conv2d(tf.constant(x), tf.constant(w), 2, "SAME")
+    np.testing.assert_allclose(run(atrous), np_conv2d(x, w, (1, 1), "SAME", (2, 2)), rtol=1e-10)
+    conv = tf.nn.convolution(tf.constant(x), tf.constant(w), "VALID", strides=[2, 1])
+    np.testing.assert_allclose(run(conv), np_conv2d(x, w, (2, 1), "VALID"), rtol=1e-10)
+    v, f = randn(2, 9, 3), randn(3, 3, 2)
+    conv_1d = tf.nn.convolution(tf.constant(v), tf.constant(f), "SAME", dilation_rate=2)
+    expected = np_conv2d(v[:, None], f[None], (1, 1), "SAME", (1, 2))[:, 0]
+    np.testing.assert_allclose(run(conv_1d), expected, rtol=1e-10)
+    with pytest.raises(ValueError, match="cannot be less than one"):
+        tf.nn.atrous_conv2d(tf.constant(x), tf.constant(w), 0, "SAME")
+    with pytest.raises(ValueError, match="in conjunction with dilation_rate"):
+        tf.nn.convolution(tf.constant(x), tf.constant(w), "SAME", strides=2, dilation_rate=2)
+    with pytest.raises(ValueError, match="rank 3 or 4"):
+        tf.nn.convolution(tf.zeros([1, 2, 2, 2, 1]), tf.zeros([1, 1, 1, 1, 1]), "SAME")
+
+
+def test_conv_and_pool_empty_inputs():
+    for shape in [(0, 5, 6, 3), (2, 0, 6, 3)]:
+        for stride in (1, 2):
+            x = tf.placeholder(tf.float64, shape)
+            w = tf.placeholder(tf.float64, [3, 3, 3, 4])
+            y = tf.nn.conv2d(x, w, stride, "SAME")
+            dx, dw = tf.gradients(tf.reduce_sum(y), [x, w])
+            pools = [tf.nn.max_pool(x, 2, stride, "SAME"), tf.nn.avg_pool(x, 2, stride, "SAME")]
+            values = run([y, dx, dw] + pools, {x: np.zeros(shape), w: randn(3, 3, 3, 4)})
+            assert values[0].shape == tuple(y.shape.as_list()) and values[0].size == 0
+            assert values[1].shape == shape and not values[2].any()
+            assert all(v.size == 0 for v in values[3:])
+
+
 def test_conv2d_bad_inputs():
     x = tf.placeholder(tf.float32, [2, 5, 6, 3], name="x")
     with pytest.raises(ValueError, match=r"Depth of input \(3\)(.|\n)*Conv2D"):
@@ -813,6 +845,15 @@ def test_dropout_noise_shape_tensor_rate_and_identity():
     yt = tf.nn.dropout(x, rate=rate, seed=2)
     got = run(yt, {rate: 0.9})
     assert 0.07 < np.mean(got != 0) < 0.13
+    # The TF1 idiom: a keep_prob placeholder, 0.5 to train and 1.0 to evaluate.
+    keep_prob = tf.placeholder(tf.float64)
+    yk = tf.nn.dropout(x, keep_prob, seed=4)
+    np.testing.assert_array_equal(run(yk, {keep_prob: 1.0}), run(x))
+    assert 0.4 < np.mean(run(yk, {keep_prob: 0.5}) != 0) < 0.6
+    # None entries of noise_shape take x's dimension.
+    xu = tf.placeholder(tf.float64, [None, 4])
+    yn = run(tf.nn.dropout(xu, rate=0.5, noise_shape=[None, 1], seed=6), {xu: np.ones((500, 4))})
+    assert np.all((yn == 0).all(axis=1) | (yn == 2).all(axis=1))
     assert tf.nn.dropout(x, keep_prob=1.0) is x
 
 
@@ -951,6 +992,44 @@ def test_l2_loss_and_l2_normalize_forward(dtype):
     if dtype != np.float16:  # (epsilon 1e-12 underflows to 0 in float16, as in TF)
         zeros = tf.nn.l2_normalize(tf.zeros([3], tf.as_dtype(dtype)), dim=0)
         assert run(zeros).tolist() == [0, 0, 0]
+
+
+def np_lrn(x, radius, bias, alpha, beta):
+    squares = np.pad(x.astype(np.float64) ** 2, [(0, 0)] * 3 + [(radius, radius)])
+    sqr_sum = sum(squares[..., i:i + x.shape[-1]] for i in range(2 * radius + 1))
+    return x / (bias + alpha * sqr_sum) ** beta
+
+
+def test_local_response_normalization():
+    x = randn(2, 3, 4, 7, dtype=np.float32)
+    for kwargs in [{}, {"depth_radius": 2, "bias": 2.0, "alpha": 1e-3, "beta": 0.75},
+                   {"depth_radius": 0}]:
+        y = tf.nn.lrn(tf.constant(x), **kwargs)
+        args = dict({"depth_radius": 5, "bias": 1.0, "alpha": 1.0, "beta": 0.5}, **kwargs)
+        expected = np_lrn(x, args["depth_radius"], args["bias"], args["alpha"], args["beta"])
+        assert y.dtype == tf.float32 and y.shape.as_list() == [2, 3, 4, 7]
+        np.testing.assert_allclose(run(y), expected, rtol=1e-5)
+    assert tf.nn.local_response_normalization is tf.nn.lrn
+    with pytest.raises(ValueError, match="channel"):
+        tf.nn.lrn(tf.placeholder(tf.float32, [1, 2, 2, None]))
+    with pytest.raises(TypeError, match="LRN"):
+        tf.nn.lrn(tf.constant(randn(1, 2, 2, 3)))
+
+
+def test_local_response_normalization_gradient():
+    # LRN is float32 only (as TF's kernel): check the gradient against a float64 numpy
+    # finite difference at float32 tolerance.
+    x = randn(1, 2, 2, 5, dtype=np.float32)
+    xt = tf.placeholder(tf.float32, x.shape)
+    g = run(tf.gradients(tf.nn.lrn(xt, 2, 1.0, 0.5, 0.75), xt)[0], {xt: x})
+    numeric = np.zeros(x.size)
+    for i in range(x.size):
+        step = np.zeros(x.size)
+        step[i] = 1e-4
+        up = np_lrn(x.astype(np.float64) + step.reshape(x.shape), 2, 1.0, 0.5, 0.75).sum()
+        down = np_lrn(x.astype(np.float64) - step.reshape(x.shape), 2, 1.0, 0.5, 0.75).sum()
+        numeric[i] = (up - down) / 2e-4
+    np.testing.assert_allclose(g.reshape(-1), numeric, rtol=1e-4, atol=1e-5)
 
 
 def test_l2_loss_and_l2_normalize_gradients_and_errors():
@@ -1155,3 +1234,74 @@ def test_sharding_tags():
                     "DynamicStitch"):
         assert registry.get(op_type).sharding in sharding.ALL
         assert registry.get(op_type).gradient is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# With variables: partitioned embeddings, dropout seeds, and a small CNN that trains.
+
+def test_embedding_lookup_partitioned_variable_and_sparse_update():
+    params = np.arange(30, dtype=np.float32).reshape(10, 3)
+    with tf.variable_scope("emb"):
+        table = tf.get_variable("table", shape=[10, 3], initializer=tf.zeros_initializer(),
+                                partitioner=tf.fixed_size_partitioner(3))
+    shards = list(table)
+    assert [v.shape.as_list()[0] for v in shards] == [4, 3, 3]
+    load = [tf.assign(v, part) for v, part in zip(shards, np.split(params, [4, 7]))]
+    ids = tf.constant([[9, 0], [4, 4]])
+    y = tf.nn.embedding_lookup(table, ids, partition_strategy="div")
+    loss = tf.reduce_sum(y)
+    grads = tf.gradients(loss, shards)
+    assert all(isinstance(g, IndexedSlices) for g in grads)
+    train = tf.train.GradientDescentOptimizer(1.0).minimize(loss)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        sess.run(load)
+        np.testing.assert_array_equal(sess.run(y), params[[[9, 0], [4, 4]]])
+        sess.run(train)
+        updated = np.concatenate(sess.run(shards))
+    expected = params.copy()
+    np.subtract.at(expected, [9, 0, 4, 4], 1.0)
+    np.testing.assert_array_equal(updated, expected)
+
+
+def test_dropout_seeds_repeat_across_sessions():
+    tf.set_random_seed(7)
+    y = tf.nn.dropout(tf.ones([20, 30]), rate=0.5, seed=3)
+    with tf.Session() as sess:
+        first, second = sess.run(y), sess.run(y)
+    with tf.Session() as sess:
+        again = sess.run(y)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, second)  # a new mask on every run
+
+
+def test_small_cnn_trains():
+    rng = np.random.RandomState(0)
+    # Two classes of 8x8 images: a bright vertical or horizontal bar, plus noise.
+    images = rng.rand(32, 8, 8, 1).astype(np.float32) * 0.3
+    labels = rng.randint(0, 2, size=32).astype(np.int32)
+    for i, label in enumerate(labels):
+        if label:
+            images[i, :, rng.randint(8), 0] += 1.0
+        else:
+            images[i, rng.randint(8), :, 0] += 1.0
+    x = tf.placeholder(tf.float32, [None, 8, 8, 1])
+    t = tf.placeholder(tf.int32, [None])
+    w1 = tf.Variable(rng.randn(3, 3, 1, 8).astype(np.float32) * 0.3)
+    b1 = tf.Variable(np.zeros(8, np.float32))
+    w2 = tf.Variable(rng.randn(4 * 4 * 8, 2).astype(np.float32) * 0.1)
+    h = tf.nn.max_pool(tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, w1, 1, "SAME"), b1)), 2, 2,
+                       "SAME")
+    logits = tf.matmul(tf.reshape(h, [-1, 4 * 4 * 8]), w2)
+    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=t,
+                                                                         logits=logits))
+    accuracy = tf.reduce_mean(tf.cast(tf.nn.in_top_k(logits, t, 1), tf.float32))
+    train = tf.train.GradientDescentOptimizer(0.5).minimize(loss)
+    feed = {x: images, t: labels}
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        start = sess.run(loss, feed)
+        for _ in range(40):
+            sess.run(train, feed)
+        end, acc = sess.run([loss, accuracy], feed)
+    assert end < start * 0.5 and acc > 0.9, (start, end, acc)

@@ -20,7 +20,7 @@ def run(fetches, feed_dict=None):
 def test_random_uniform_default_range(dtype):
     t = random_ops.random_uniform([400, 50], dtype=dtype, seed=1)
     assert t.dtype == dtype and t.shape.as_list() == [400, 50]
-    assert t.op.type == "RandomUniform" and t.op.name == "random_uniform"
+    assert t.op.type == "RandomUniform" and t.op.name == "random_uniform/RandomUniform"
     x = run(t)
     assert x.dtype == dtype.np_dtype and x.shape == (400, 50)
     assert x.min() >= 0 and x.max() < 1
@@ -36,8 +36,9 @@ def test_random_uniform_range_and_tensor_bounds():
     assert abs(x.mean() - 1.0) < 0.1
     assert abs(x.std() - 8 / np.sqrt(12)) < 0.1
     # Only maxval: multiply, no add (as TF).
+    assert t.op.name == "random_uniform" and t.op.inputs[0].op.name == "random_uniform/mul"
     t2 = random_ops.random_uniform([5000], maxval=4.0, seed=3)
-    assert t2.op.type in ("Mul", "Multiply")
+    assert t2.op.type in ("Mul", "Multiply") and t2.op.name == "random_uniform_1"
     assert 0 <= run(t2).min() and run(t2).max() < 4
 
 

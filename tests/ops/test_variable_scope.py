@@ -482,3 +482,16 @@ def test_array_ops_on_variables_in_scope():
         y = array_ops.reshape(w, [6])
     assert y.op.name.startswith("layer/")
     assert _values(y).tolist() == [1] * 6
+
+
+def test_initializers_namespace_variable_initializers():
+    a = get_variable("a", [2], initializer=init_ops.ones_initializer())
+    b = get_local_variable("b", [1], initializer=init_ops.zeros_initializer())
+    assert tf.initializers.global_variables().type == "NoOp"
+    with tf.Session() as sess:
+        sess.run(init_ops.global_variables())
+        sess.run(init_ops.local_variables())
+        assert sess.run(a).tolist() == [1, 1] and sess.run(b).tolist() == [0]
+        sess.run(a.assign([5.0, 5.0]))
+        sess.run(init_ops.variables([a]))
+        assert sess.run(a).tolist() == [1, 1]

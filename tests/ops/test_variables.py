@@ -32,8 +32,8 @@ def test_variable_ops_names_and_properties():
     assert w.graph is tf.get_default_graph() and w.trainable
     assert repr(w) == "<tf.Variable 'w:0' shape=(2,) dtype=float32_ref>"
     w2 = Variable(np.zeros((2, 3), np.float64), name="w")
-    assert w2.name.startswith("w_") and w2.op.name != "w" and w2.dtype == tf.float64
-    assert w2.initializer.name == w2.op.name + "/Assign"
+    assert w2.name == "w_1:0" and w2.dtype == tf.float64
+    assert w2.initializer.name == "w_1/Assign"
     v = Variable(3)
     assert v.name == "Variable:0" and v.dtype == tf.int32 and v.shape.as_list() == []
     assert Variable(1.5, dtype=tf.float64).dtype == tf.float64
@@ -45,7 +45,7 @@ def test_callable_initial_value_is_built_under_initializer_and_colocated():
             pass
         v = Variable(lambda: random_ops.random_uniform([2, 3], seed=1), name="v")
     names = [op.name for op in tf.get_default_graph().get_operations()]
-    assert "v/Initializer/random_uniform" in names
+    assert "v/Initializer/random_uniform/RandomUniform" in names
     for op in tf.get_default_graph().get_operations():
         assert op.device == v.device, op.name
     assert "ps" in v.device
@@ -528,3 +528,25 @@ def test_state_ops_built_in_the_variable_graph_and_in_function_bodies():
         assert sess.run(loop) == 4 and sess.run(v) == 4
         assert sess.run(inc) == 9
         assert sess.run(made, {x: 1.0}) == 6.0
+
+
+def test_read_value_in_a_branch_sees_earlier_assignments_and_passes_gradients():
+    from hpcflow.ops import control_flow_ops
+    v = Variable(1.0, name="v")
+    w = Variable(3.0, name="w")
+    p = tf.placeholder(tf.bool, [])
+    x = tf.placeholder(tf.float32, [])
+
+    def branch():
+        with tf.control_dependencies([v.assign(5.0)]):
+            return v.read_value() + 0.0
+
+    y = control_flow_ops.cond(p, branch, lambda: v.read_value() + 0.0)
+    z = control_flow_ops.cond(p, lambda: w.read_value() * x, lambda: w * 2.0)
+    g_w, g_x = tf.gradients(z, [w, x])
+    with tf.Session() as sess:
+        sess.run(variables.global_variables_initializer())
+        assert sess.run(y, {p: False}) == 1.0
+        assert sess.run(y, {p: True}) == 5.0
+        assert sess.run([z, g_w, g_x], {p: True, x: 4.0}) == [12.0, 4.0, 3.0]
+        assert sess.run([z, g_w, g_x], {p: False, x: 4.0}) == [6.0, 2.0, 0.0]

