@@ -87,6 +87,8 @@ def _batch_independent(t, out_rank):
 
 
 def _elementwise(op, states):
+    if S not in states:  # partial sums meeting replicated values: sum first, stay replicated
+        return _all_r(op, states)
     out_rank = op.outputs[0].shape.ndims if op.outputs else None
     convert = {}
     for i, (t, s) in enumerate(zip(op.inputs, states)):

@@ -46,7 +46,8 @@ def _first_input(op):
 
 def _allreduce_kernel(ctx, *arrays, what):
     step = _step(ctx)
-    return tuple(step.collectives.allreduce_sum(arrays, step.failed, what))
+    results = step.collectives.allreduce_sum(arrays, step.failed, what)
+    return results[0] if len(results) == 1 else tuple(results)
 
 
 def _allgather_rows_kernel(ctx, array, *, what):

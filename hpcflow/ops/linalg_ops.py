@@ -19,7 +19,10 @@ from .math_ops import (_FLOATS, _INDEX, _apply, _check_dtype, _convert_pair, _de
 
 
 def _matrix_shape(shape, param, square=True):
-    """`shape` checked to be a (batch of) square matrices: rank >= 2, last two dims equal."""
+    """`shape` checked to be a (batch of) matrices: rank >= 2, and square unless told not.
+
+    For a square matrix with one unknown dim, the other decides it.
+    """
     if shape.ndims is None:
         return shape
     if shape.ndims < 2:

@@ -965,14 +965,17 @@ def real(input, name=None):  # noqa: A002 - TF's argument name
 
 def _cast_shape(op):
     x = op.inputs[0]
-    dst = dtypes.as_dtype(op.get_attr("DstT"))
-    for d in (x.dtype, dst):
-        if d in (dtypes.string, dtypes.variant):
-            raise TypeError("Cast from %s to %s is not supported" % (x.dtype.name, dst.name))
-    return [(x.shape, dst)]
+    return [(x.shape, dtypes.as_dtype(op.get_attr("DstT")))]
+
+
+_NOT_CASTABLE = ("string", "variant")
 
 
 def _cast_kernel(x, *, SrcT, DstT, Truncate=False):  # noqa: N803 - TF's attr names
+    if SrcT in _NOT_CASTABLE or DstT in _NOT_CASTABLE:
+        # As TF: such a cast builds, and fails when run (tf.strings.to_number parses).
+        raise errors.UnimplementedError(None, None, "Cast %s to %s is not supported"
+                                        % (SrcT, DstT))
     target = dtypes.as_dtype(DstT).np_dtype
     if x.dtype.kind == "c" and target.kind != "c":
         x = np.real(x)
@@ -1041,19 +1044,43 @@ def to_int64(x, name="ToInt64"):
     return cast(x, dtypes.int64, name=name)
 
 
+def _limit_in(limit, src):
+    """The integer bound `limit` as the nearest value of numpy type `src` inside the range.
+
+    float32(2**31 - 1) rounds up to 2**31, which would overflow int32 when cast back.
+    """
+    value = np.asarray(limit).astype(src)
+    if src.kind == "f":
+        if int(value) > limit:
+            value = np.nextafter(value, src.type(-np.inf))
+        elif int(value) < limit:
+            value = np.nextafter(value, src.type(np.inf))
+    return value
+
+
 def saturate_cast(value, dtype, name=None):
-    """Casts value to dtype, first clamping it to dtype's range (as TF: no wrap-around)."""
+    """Casts value to dtype, clamping it to dtype's range first (no wrap-around).
+
+    Args:
+      value: a numeric Tensor.
+      dtype: the destination type.
+      name: optional name (default "saturate_cast").
+
+    Returns:
+      `value` clamped to [dtype.min, dtype.max] and cast to dtype.
+    """
     with _op_scope(name, "saturate_cast", [value]) as scope:
         value = convert_to_tensor(value, name="value")
         dtype = dtypes.as_dtype(dtype)
         if value.dtype.is_bool or dtype.is_bool:
             return cast(value, dtype, name=scope)
+        src = value.dtype.np_dtype
         if value.dtype.min < dtype.min:
-            value = maximum(value, convert_to_tensor(
-                np.asarray(dtype.min).astype(value.dtype.np_dtype), name="min"))
+            low = _limit_in(dtype.min, src) if dtype.is_integer else np.asarray(dtype.min, src)
+            value = maximum(value, convert_to_tensor(low, name="min"))
         if value.dtype.max > dtype.max:
-            value = minimum(value, convert_to_tensor(
-                np.asarray(dtype.max).astype(value.dtype.np_dtype), name="max"))
+            high = _limit_in(dtype.max, src) if dtype.is_integer else np.asarray(dtype.max, src)
+            value = minimum(value, convert_to_tensor(high, name="max"))
         return cast(value, dtype, name=scope)
 
 

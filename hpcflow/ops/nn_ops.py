@@ -5,9 +5,11 @@ Primitive ops (one registry record each) are the ones TF has as kernels and whos
 speed need one: activations and their `*Grad` ops, Softmax/LogSoftmax, the fused
 cross-entropies (which output the loss AND its backprop, as TF's do), BiasAdd, Conv2D with
 its two backprop ops (im2col + GEMM in numpy), MaxPool/AvgPool with their grad ops, L2Loss,
-TopKV2, InTopKV2, DynamicPartition/DynamicStitch. Everything else (sigmoid cross-entropy,
-dropout, moments, batch normalization, l2_normalize, ...) is composed from primitives of
-this and the math/array modules, so its gradient comes for free.
+TopKV2 (with GatherLastAxis/ScatterLastAxis for its gradient), InTopKV2,
+DynamicPartition/DynamicStitch. Everything else (sigmoid and weighted cross-entropies,
+dropout, moments, batch normalization, fused_batch_norm, l2_normalize, lrn, conv1d,
+conv2d_transpose, ...) is composed from primitives of this and the math/array modules, so
+its gradient comes for free.
 
 Every grad op has its own gradient, so second derivatives work through the whole family.
 """
@@ -2591,9 +2593,11 @@ def _gather_last_axis_grad(op, grad):
                      name="ScatterLastAxis"), None]
 
 
+# ScatterLastAxis takes the full output shape as an input: a batch split would disagree with
+# it, so it asks for a gather (safe).
 registry.register_op("ScatterLastAxis", shape=_scatter_last_axis_shape,
                      numpy=_scatter_last_axis_kernel, gradient=_scatter_last_axis_grad,
-                     sharding=sharding.ROW_WISE)
+                     sharding=sharding.GATHER)
 registry.register_op("GatherLastAxis", shape=_gather_last_axis_shape,
                      numpy=_gather_last_axis_kernel, gradient=_gather_last_axis_grad,
                      sharding=sharding.ROW_WISE)

@@ -88,7 +88,8 @@ def test_activation_forward(name, dtype, shape):
 
 def test_activation_op_names_and_types():
     x = tf.placeholder(tf.float32, [2])
-    assert tf.nn.relu(x).op.type == "Relu" and tf.nn.relu(x).name == "Relu_1:0"
+    first, second = tf.nn.relu(x), tf.nn.relu(x)
+    assert first.op.type == "Relu" and (first.name, second.name) == ("Relu:0", "Relu_1:0")
     assert tf.nn.leaky_relu(x).op.type == "LeakyRelu"
     assert tf.nn.softplus(x, name="sp").name == "sp:0"
     assert tf.nn.relu6(x).op.type == "Relu6"
@@ -547,14 +548,19 @@ def test_conv2d_nchw_float16_and_unknown_shapes():
     np.testing.assert_allclose(run(y, {xp: x}), expected, rtol=1e-10)
 
 
-def test_conv2d_large_batch_is_chunked(monkeypatch):
+# Conv2DBackpropInput has two strategies: one GEMM per window offset for few input channels,
+# GEMM + col2im otherwise; the channel counts below exercise both.
+@pytest.mark.parametrize("channels", [2, nn_ops._PER_OFFSET_MAX_CHANNELS + 1])
+def test_conv2d_large_batch_is_chunked(monkeypatch, channels):
     monkeypatch.setattr(nn_ops, "_IM2COL_CHUNK_ELEMENTS", 500)
-    x, w = randn(5, 6, 5, 2), randn(3, 3, 2, 3)
+    x, w = randn(5, 6, 5, channels), randn(3, 3, channels, 3)
     y = tf.nn.conv2d(tf.constant(x), tf.constant(w), 1, "SAME")
     np.testing.assert_allclose(run(y), np_conv2d(x, w, (1, 1), "SAME"), rtol=1e-10)
     dy = randn(5, 6, 5, 3)
-    dx = tf.nn.conv2d_backprop_input([5, 6, 5, 2], tf.constant(w), tf.constant(dy), 1, "SAME")
-    dw = tf.nn.conv2d_backprop_filter(tf.constant(x), [3, 3, 2, 3], tf.constant(dy), 1, "SAME")
+    dx = tf.nn.conv2d_backprop_input([5, 6, 5, channels], tf.constant(w), tf.constant(dy), 1,
+                                     "SAME")
+    dw = tf.nn.conv2d_backprop_filter(tf.constant(x), [3, 3, channels, 3], tf.constant(dy), 1,
+                                      "SAME")
     y_v, dx_v, dw_v = run([y, dx, dw])
     np.testing.assert_allclose(np.sum(x * dx_v), np.sum(y_v * dy), rtol=1e-10)
     np.testing.assert_allclose(np.sum(w * dw_v), np.sum(y_v * dy), rtol=1e-10)
@@ -562,6 +568,7 @@ def test_conv2d_large_batch_is_chunked(monkeypatch):
 
 GRAD_CONV_CASES = [
     ((1, 4, 5, 2), (3, 3, 2, 2), 1, "SAME", 1),
+    ((1, 3, 4, 9), (2, 3, 9, 2), 2, "SAME", 1),  # col2im backprop (many input channels)
     ((2, 5, 4, 1), (3, 2, 1, 2), 2, "SAME", 1),
     ((1, 5, 6, 2), (2, 3, 2, 1), [1, 2], "VALID", 1),
     ((1, 6, 5, 1), (2, 2, 1, 2), 1, "SAME", 2),
@@ -596,12 +603,14 @@ def test_conv2d_gradient_ops_and_second_order():
                    [randn(1, 4, 4, 1), randn(2, 2, 1, 2)], tol=1e-7)
 
 
-def test_conv2d_backprop_ops_match_adjoint():
-    x, w, dy = randn(2, 5, 6, 3), randn(3, 2, 3, 4), randn(2, 3, 3, 4)
+@pytest.mark.parametrize("channels", [3, 12])
+def test_conv2d_backprop_ops_match_adjoint(channels):
+    c = channels
+    x, w, dy = randn(2, 5, 6, c), randn(3, 2, c, 4), randn(2, 3, 3, 4)
     y = tf.nn.conv2d(tf.constant(x), tf.constant(w), 2, "SAME")
-    dx = tf.nn.conv2d_backprop_input(tf.constant([2, 5, 6, 3]), tf.constant(w), tf.constant(dy),
+    dx = tf.nn.conv2d_backprop_input(tf.constant([2, 5, 6, c]), tf.constant(w), tf.constant(dy),
                                      2, "SAME")
-    dw = tf.nn.conv2d_backprop_filter(tf.constant(x), [3, 2, 3, 4], tf.constant(dy),
+    dw = tf.nn.conv2d_backprop_filter(tf.constant(x), [3, 2, c, 4], tf.constant(dy),
                                       [1, 2, 2, 1], "SAME")
     y_v, dx_v, dw_v = run([y, dx, dw])
     # <conv(x, w), dy> == <x, dx> == <w, dw>.
