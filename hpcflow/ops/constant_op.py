@@ -1,4 +1,6 @@
 """Graph inputs: constants, placeholders and placeholders with defaults."""
+import numpy as np
+
 from ..framework import dtypes, errors, registry, sharding, tensor_util
 from ..framework.graph import get_default_graph
 from ..framework.tensor_shape import TensorShape, as_shape, unknown_shape
@@ -35,6 +37,8 @@ def constant(value, dtype=None, shape=None, name="Const", verify_shape=False):
         if tuple(natural.shape) != tuple(as_shape(shape).as_list()):
             raise TypeError("Expected Tensor's shape: %s, got %s." % (tuple(shape), natural.shape))
     array = tensor_util.make_ndarray(value, dtype, None if shape is None else as_shape(shape).as_list())
+    if isinstance(value, np.ndarray) and np.shares_memory(array, value):
+        array = array.copy()  # the graph owns its constant: the caller's array stays writable
     array.setflags(write=False)  # kernels hand this exact array out; nobody may mutate it
     op = get_default_graph().create_op(
         "Const", [], {"value": array, "dtype": dtypes.as_dtype(array.dtype).name}, name=name)

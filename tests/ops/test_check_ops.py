@@ -118,7 +118,7 @@ def test_assert_guards_other_ops_through_control_dependencies():
     assert registry.get("Assert").gradient == registry.NOT_DIFFERENTIABLE
 
 
-# -- binary and sign asserts ------------------------------------------------------------------------
+# -- binary and sign asserts ----------------------------------------------------------------------
 
 def test_assert_equal_runtime_message_and_names():
     pi = tf.placeholder(tf.int32)
@@ -213,7 +213,7 @@ def test_assert_near():
         _run(loose, {p: [1.05, 0.8]})
 
 
-# -- rank, type, scalar -----------------------------------------------------------------------------
+# -- rank, type, scalar ---------------------------------------------------------------------------
 
 def test_assert_rank_static():
     with pytest.raises(ValueError, match=r"^Tensor Const:0 must have rank 2\.  Received rank 1, "
@@ -263,7 +263,8 @@ def test_assert_type_integer_scalar():
     with pytest.raises(TypeError, match=r'^Expected "x" to be integer type.  Found: '
                                         r"Placeholder_1:0 of dtype <dtype: 'float32'>$"):
         check_ops.assert_integer(pf)
-    assert check_ops.assert_integer(pi).name == "assert_integer_1/statically_determined_was_integer"
+    ok = check_ops.assert_integer(pi)
+    assert ok.name == "assert_integer_1/statically_determined_was_integer"
     with pytest.raises(ValueError, match=r"Expected scalar shape for Const:0, saw shape: \(1,\)"):
         check_ops.assert_scalar(tf.constant([1]))
     scalar = tf.constant(1)

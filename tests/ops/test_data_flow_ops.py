@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import hpcflow as tf
-from hpcflow.framework import errors
+from hpcflow.framework import registry
 from hpcflow.ops import data_flow_ops
 from hpcflow.ops.data_flow_ops import FIFOQueue, PaddingFIFOQueue, RandomShuffleQueue
 from hpcflow.train import input as input_lib
@@ -207,7 +207,7 @@ def test_sessions_have_separate_queues_and_shared_name_shares():
             sess.run(c.size())
 
 
-# -- blocking, threads and timeouts ----------------------------------------------------------------
+# -- blocking, threads and timeouts ---------------------------------------------------------------
 
 def test_dequeue_on_empty_queue_times_out():
     q = FIFOQueue(2, tf.float32)
@@ -330,7 +330,21 @@ def test_session_close_unblocks_waiting_thread():
     assert not worker.is_alive() and isinstance(outcome[0], tf.errors.CancelledError)
 
 
-# -- RandomShuffleQueue and PaddingFIFOQueue ---------------------------------------------------------
+def test_dequeue_inside_control_flow_bodies():
+    from hpcflow.ops import control_flow_ops
+    q = FIFOQueue(10, tf.float32, shapes=[[]])
+    fill = q.enqueue_many([[1.0, 2.0, 3.0, 4.0]])
+    _, total = control_flow_ops.while_loop(
+        lambda i, acc: i < 3, lambda i, acc: (i + 1, acc + q.dequeue()),
+        [tf.constant(0), tf.constant(0.0)])
+    taken = control_flow_ops.cond(tf.constant(True), q.dequeue, lambda: tf.constant(-1.0))
+    with tf.Session() as sess:
+        sess.run(fill)
+        assert sess.run(total) == 6.0  # one dequeue per iteration: 1 + 2 + 3
+        assert sess.run(taken) == 4.0 and sess.run(q.size()) == 0
+
+
+# -- RandomShuffleQueue and PaddingFIFOQueue ------------------------------------------------------
 
 def test_random_shuffle_queue_permutes_and_respects_min_after_dequeue():
     q = RandomShuffleQueue(20, 5, tf.int32, shapes=[[]], seed=3)
@@ -365,7 +379,8 @@ def test_random_shuffle_queue_seeded_order_repeats_across_sessions():
 def test_random_shuffle_queue_capacity_check():
     q = RandomShuffleQueue(3, 3, tf.int32, shapes=[[]])
     with tf.Session() as sess:
-        with pytest.raises(tf.errors.InvalidArgumentError, match="min_after_dequeue 3 must be < capacity 3"):
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match="min_after_dequeue 3 must be < capacity 3"):
             sess.run(q.size())
 
 
@@ -391,7 +406,7 @@ def test_padding_fifo_queue_pads_batches():
     assert strings.tolist() == [[b"a", b""], [b"b", b"c"]]
 
 
-# -- Coordinator -------------------------------------------------------------------------------------
+# -- Coordinator ----------------------------------------------------------------------------------
 
 def test_coordinator_stop_and_join_reraises_first_exception():
     coord = Coordinator()
@@ -449,7 +464,7 @@ def test_looper_thread_runs_until_stop():
         LooperThread(object(), 1.0)
 
 
-# -- QueueRunner and the input pipeline ---------------------------------------------------------------
+# -- QueueRunner and the input pipeline -----------------------------------------------------------
 
 def test_queue_runner_fills_queue_and_closes_when_input_exhausted():
     source = FIFOQueue(10, tf.int32, shapes=[[]])
@@ -617,7 +632,6 @@ def test_batch_join_uses_one_thread_per_list():
 
 
 def test_producers_with_epochs():
-    pytest.importorskip("hpcflow.ops.variables")
     data = np.arange(6).reshape(3, 2).astype(np.float32)
     labels = np.array([0, 1, 2], np.int32)
     x, y = input_lib.slice_input_producer([tf.constant(data), tf.constant(labels)],
@@ -635,7 +649,6 @@ def test_producers_with_epochs():
 
 
 def test_string_input_producer_shuffles_each_epoch():
-    pytest.importorskip("hpcflow.ops.variables")
     from hpcflow.ops import variables
     names = ["a", "b", "c", "d"]
     q = input_lib.string_input_producer(names, num_epochs=3, seed=4)
@@ -647,9 +660,28 @@ def test_string_input_producer_shuffles_each_epoch():
 
 
 def test_queue_ops_are_stateful_and_not_differentiable():
-    from hpcflow.framework import registry
     for op_type in ("FIFOQueueV2", "QueueEnqueueV2", "QueueDequeueV2", "QueueDequeueManyV2",
                     "QueueCloseV2", "QueueSizeV2"):
         record = registry.get(op_type)
         assert record.stateful and record.gradient == registry.NOT_DIFFERENTIABLE
     assert data_flow_ops.QueueBase is not None
+
+
+def test_queue_graph_serializes_and_runs_after_import():
+    graph = tf.Graph()
+    with graph.as_default():
+        q = FIFOQueue(5, [tf.float32, tf.string], shapes=[[2], []], name="q")
+        q.enqueue_many([[[1.0, 2.0], [3.0, 4.0]], ["a", "b"]], name="fill")
+        q.dequeue_many(2, name="take")
+        RandomShuffleQueue(5, 1, tf.int32, shapes=[[]], seed=3, name="shuffled")
+    data = graph.as_graph_def().SerializeToString()
+    restored = tf.Graph()
+    with restored.as_default():
+        tf.import_graph_def(tf.GraphDef.FromString(data), name="")
+        take = [restored.get_tensor_by_name("take:%d" % i) for i in range(2)]
+        assert take[0].shape.as_list() == [2, 2] and take[1].dtype == tf.string
+        with tf.Session() as sess:
+            sess.run(restored.get_operation_by_name("fill"))
+            values, names = sess.run(take)
+    np.testing.assert_array_equal(values, [[1.0, 2.0], [3.0, 4.0]])
+    assert names.tolist() == [b"a", b"b"]

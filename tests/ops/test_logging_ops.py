@@ -102,7 +102,7 @@ def test_print_gradient_passes_through():
     np.testing.assert_array_equal(_run(grad), [1.0, 1.0])
 
 
-# -- tf.print / StringFormat ------------------------------------------------------------------------
+# -- tf.print / StringFormat ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("build, expected", [
     (lambda x: print_v2(x), "[1 2.5 0.333333343 4]\n"),

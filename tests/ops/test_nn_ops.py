@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import hpcflow as tf
-import hpcflow.nn  # noqa: F401 - makes `tf.nn` available whatever the package exports
 from hpcflow.framework.indexed_slices import IndexedSlices
 from hpcflow.ops import nn_ops
 from hpcflow.ops.op_helpers import apply_op
@@ -47,12 +46,7 @@ def assert_close(got, expected, dtype, rtol=None):
 def second_derivative(fn):
     """x -> d/dx sum(fn(x)^2): differentiating it again exercises the *Grad op's gradient
     with respect to both of its inputs."""
-    def build(x):
-        g = tf.gradients(tf.square(fn(x)), x)[0]
-        # (array_ops' Transpose gradient does not keep the static shape; the checker needs it.)
-        g.set_shape(x.shape)
-        return g
-    return build
+    return lambda x: tf.gradients(tf.square(fn(x)), x)[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -568,7 +562,11 @@ def test_conv2d_large_batch_is_chunked(monkeypatch, channels):
 
 GRAD_CONV_CASES = [
     ((1, 4, 5, 2), (3, 3, 2, 2), 1, "SAME", 1),
-    ((1, 3, 4, 9), (2, 3, 9, 2), 2, "SAME", 1),  # col2im backprop (many input channels)
+    # Many input channels: the other dx strategies (col2im; stride 1: flipped-filter conv).
+    ((1, 3, 4, 9), (2, 3, 9, 2), 2, "SAME", 1),
+    ((1, 5, 4, 8), (3, 2, 8, 1), 1, "VALID", [2, 1]),
+    ((1, 4, 3, 8), (3, 3, 8, 1), 1, [[0, 0], [2, 0], [1, 1], [0, 0]], 1),
+    ((1, 3, 3, 8), (2, 2, 8, 1), 1, [[0, 0], [3, 0], [0, 2], [0, 0]], 1),
     ((2, 5, 4, 1), (3, 2, 1, 2), 2, "SAME", 1),
     ((1, 5, 6, 2), (2, 3, 2, 1), [1, 2], "VALID", 1),
     ((1, 6, 5, 1), (2, 2, 1, 2), 1, "SAME", 2),
@@ -1271,6 +1269,15 @@ def test_embedding_lookup_partitioned_variable_and_sparse_update():
     expected = params.copy()
     np.subtract.at(expected, [9, 0, 4, 4], 1.0)
     np.testing.assert_array_equal(updated, expected)
+    # A single Variable: its gradient is sparse too, and so is the update.
+    single = tf.Variable(params)
+    loss_single = tf.reduce_sum(tf.nn.embedding_lookup(single, ids))
+    assert isinstance(tf.gradients(loss_single, single)[0], IndexedSlices)
+    step = tf.train.GradientDescentOptimizer(1.0).minimize(loss_single)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        sess.run(step)
+        np.testing.assert_array_equal(sess.run(single), expected)
 
 
 def test_dropout_seeds_repeat_across_sessions():
@@ -1314,3 +1321,26 @@ def test_small_cnn_trains():
             sess.run(train, feed)
         end, acc = sess.run([loss, accuracy], feed)
     assert end < start * 0.5 and acc > 0.9, (start, end, acc)
+
+
+def test_float16_gradients_keep_float16():
+    """Every grad kernel computes float16 in float32 and must hand back float16 (the suite
+    runs with HPCFLOW_CHECK_KERNELS=1, which fails on any other dtype)."""
+    x = tf.constant(randn(2, 6, 5, 3) * 0.1, tf.float16)
+    w = tf.constant(randn(3, 3, 3, 9) * 0.1, tf.float16)
+    h = tf.nn.bias_add(tf.nn.conv2d(x, w, 2, "SAME"), tf.constant(np.ones(9), tf.float16))
+    h = tf.nn.max_pool(tf.nn.elu(h), 2, 1, "SAME") + tf.nn.avg_pool(h, 2, 1, "SAME")
+    h = tf.nn.conv2d(tf.nn.lrn(h, 2), tf.constant(randn(2, 2, 9, 4) * 0.1, tf.float16), 1,
+                     "VALID")
+    logits = tf.reshape(h, [2, -1])
+    activations = [fn(logits) for fn, _, _ in ACTIVATIONS.values()]
+    loss = (tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=[1, 2],
+                                                                         logits=logits))
+            + tf.nn.l2_loss(w) + tf.reduce_sum(tf.nn.top_k(logits, 3).values)
+            + tf.reduce_sum(tf.nn.softmax_cross_entropy_with_logits_v2(
+                labels=tf.nn.softmax(logits), logits=logits))
+            + tf.add_n([tf.reduce_sum(a) for a in activations]))
+    grads = tf.gradients(loss, [x, w])
+    second = tf.gradients(tf.reduce_sum(grads[1]), w)
+    for value in run(grads + second):
+        assert value.dtype == np.float16 and np.all(np.isfinite(value))

@@ -80,6 +80,20 @@ def test_stateful_function_runs_every_step():
     assert registry.get("PyFunc").stateful and not registry.get("PyFuncStateless").stateful
 
 
+def test_py_func_in_a_loop_body_runs_every_iteration():
+    from hpcflow.ops import control_flow_ops
+    calls = []
+
+    def step(value):
+        calls.append(float(value))
+        return np.float32(value * 2)
+    _, out = control_flow_ops.while_loop(
+        lambda i, v: i < 3, lambda i, v: (i + 1, py_func(step, [v], tf.float32)),
+        [tf.constant(0), tf.constant(1.0)], shape_invariants=[tf.TensorShape([]),
+                                                              tf.TensorShape(None)])
+    assert _run(out) == 8.0 and calls == [1.0, 2.0, 4.0]
+
+
 @pytest.mark.parametrize("fn, tout, message", [
     (lambda a: 1.0, tf.float32, r"^0-th value returned by pyfunc_\d+ is double, but expects "
                                 r"float"),

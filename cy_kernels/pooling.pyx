@@ -1,0 +1,256 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False
+"""Max and average pooling over NHWC windows, forward and backward, in one pass each.
+
+numpy's reference walks the window offsets, reading the whole tensor once per offset (and,
+for MaxPoolGrad, building an argmax map with masked copies); these loops visit each window
+once. Semantics follow the reference exactly: padding cells take part in max pooling as
+-inf (a window's argmax is its first maximum in (row, column) order, and a padding argmax
+drops the gradient, as TF does), average pooling divides by the count of real cells.
+Callers pass C-contiguous float32/float64 arrays and a validated geometry.
+"""
+cimport cython
+from cython.parallel cimport prange
+from libc.math cimport INFINITY
+
+from _threads cimport threads_for
+
+
+cdef inline Py_ssize_t _valid_count(Py_ssize_t start, Py_ssize_t kernel,
+                                    Py_ssize_t size) noexcept nogil:
+    """How many of [start, start + kernel) lie in [0, size)."""
+    cdef Py_ssize_t stop = start + kernel
+    if start < 0:
+        start = 0
+    if stop > size:
+        stop = size
+    return stop - start if stop > start else 0
+
+
+def max_pool(const cython.floating[:, :, :, ::1] x, cython.floating[:, :, :, ::1] out,
+             Py_ssize_t kernel_h, Py_ssize_t kernel_w, Py_ssize_t stride_h, Py_ssize_t stride_w,
+             Py_ssize_t pad_top, Py_ssize_t pad_left):
+    """out[n, oy, ox, c] = max of x over the window; NaN propagates as np.maximum's does.
+
+    Args:
+      x: input [N, H, W, C].
+      out: output [N, OH, OW, C], overwritten.
+    """
+    cdef Py_ssize_t n = x.shape[0], height = x.shape[1], width = x.shape[2], c = x.shape[3]
+    cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2]
+    cdef Py_ssize_t tasks = n * out_h
+    cdef Py_ssize_t task, b, oy, ox, ky, kx, iy, ix, ci
+    cdef cython.floating* dst
+    cdef const cython.floating* src
+    cdef cython.floating v
+    with nogil:
+        for task in prange(tasks, schedule="static",
+                           num_threads=threads_for(x.shape[0] * x.shape[1] * x.shape[2] * c)):
+            b = task // out_h
+            oy = task - b * out_h
+            for ox in range(out_w):
+                dst = &out[b, oy, ox, 0]
+                for ci in range(c):
+                    dst[ci] = -INFINITY
+                for ky in range(kernel_h):
+                    iy = oy * stride_h - pad_top + ky
+                    if iy < 0 or iy >= height:
+                        continue
+                    for kx in range(kernel_w):
+                        ix = ox * stride_w - pad_left + kx
+                        if ix < 0 or ix >= width:
+                            continue
+                        src = &x[b, iy, ix, 0]
+                        for ci in range(c):
+                            v = src[ci]
+                            # v != v: a NaN wins and then stays (nothing compares above it).
+                            if v > dst[ci] or v != v:
+                                dst[ci] = v
+
+
+cdef inline Py_ssize_t _argmax_cell(const cython.floating* x, Py_ssize_t ci,
+                                    Py_ssize_t height, Py_ssize_t width, Py_ssize_t c,
+                                    Py_ssize_t top, Py_ssize_t left,
+                                    Py_ssize_t kernel_h, Py_ssize_t kernel_w) noexcept nogil:
+    """Flat (iy * width + ix) index in one image of the window's first max, or -1 when it is a
+    padding cell. Padding counts as -inf and a later cell must be strictly greater to win,
+    which is the reference's rule (NaN never wins unless it comes first)."""
+    cdef Py_ssize_t ky, kx, iy, ix, best_at = -1
+    cdef cython.floating v, best = 0
+    cdef bint first = True
+    for ky in range(kernel_h):
+        iy = top + ky
+        for kx in range(kernel_w):
+            ix = left + kx
+            if 0 <= iy < height and 0 <= ix < width:
+                v = x[(iy * width + ix) * c + ci]
+                if first or v > best:
+                    best = v
+                    best_at = iy * width + ix
+            else:
+                v = -INFINITY
+                if first or v > best:
+                    best = v
+                    best_at = -1
+            first = False
+    return best_at
+
+
+def max_pool_grad(const cython.floating[:, :, :, ::1] x, const cython.floating[:, :, :, ::1] grad,
+                  cython.floating[:, :, :, ::1] dx, Py_ssize_t kernel_h, Py_ssize_t kernel_w,
+                  Py_ssize_t stride_h, Py_ssize_t stride_w, Py_ssize_t pad_top,
+                  Py_ssize_t pad_left):
+    """dx = each output cell's grad added at its window's argmax in x (MaxPoolGrad).
+
+    Args:
+      x: the forward input [N, H, W, C].
+      grad: the gradient of the pooled output [N, OH, OW, C].
+      dx: output [N, H, W, C], overwritten.
+    """
+    cdef Py_ssize_t n = x.shape[0], height = x.shape[1], width = x.shape[2], c = x.shape[3]
+    cdef Py_ssize_t out_h = grad.shape[1], out_w = grad.shape[2]
+    cdef Py_ssize_t b, oy, ox, ci, at, i
+    cdef const cython.floating* image
+    cdef cython.floating* target
+    with nogil:
+        # One image per task: an image's windows overlap, different images never do.
+        for b in prange(n, schedule="static",
+                        num_threads=threads_for(n * height * width * c * 2)):
+            image = &x[b, 0, 0, 0]
+            target = &dx[b, 0, 0, 0]
+            for i in range(height * width * c):
+                target[i] = 0
+            for oy in range(out_h):
+                for ox in range(out_w):
+                    for ci in range(c):
+                        at = _argmax_cell(image, ci, height, width, c,
+                                          oy * stride_h - pad_top, ox * stride_w - pad_left,
+                                          kernel_h, kernel_w)
+                        if at >= 0:
+                            target[at * c + ci] = target[at * c + ci] + grad[b, oy, ox, ci]
+
+
+def max_pool_grad_grad(const cython.floating[:, :, :, ::1] x,
+                       const cython.floating[:, :, :, ::1] grad,
+                       cython.floating[:, :, :, ::1] out, Py_ssize_t kernel_h,
+                       Py_ssize_t kernel_w, Py_ssize_t stride_h, Py_ssize_t stride_w,
+                       Py_ssize_t pad_top, Py_ssize_t pad_left):
+    """out[n, oy, ox, c] = grad at the window's argmax in x, 0 for a padding argmax.
+
+    Args:
+      x: the forward input [N, H, W, C].
+      grad: a gradient shaped like x.
+      out: output [N, OH, OW, C], overwritten.
+    """
+    cdef Py_ssize_t n = x.shape[0], height = x.shape[1], width = x.shape[2], c = x.shape[3]
+    cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2]
+    cdef Py_ssize_t tasks = n * out_h
+    cdef Py_ssize_t task, b, oy, ox, ci, at
+    with nogil:
+        for task in prange(tasks, schedule="static",
+                           num_threads=threads_for(n * height * width * c)):
+            b = task // out_h
+            oy = task - b * out_h
+            for ox in range(out_w):
+                for ci in range(c):
+                    at = _argmax_cell(&x[b, 0, 0, 0], ci, height, width, c,
+                                      oy * stride_h - pad_top, ox * stride_w - pad_left,
+                                      kernel_h, kernel_w)
+                    if at >= 0:
+                        out[b, oy, ox, ci] = grad[b, at // width, at % width, ci]
+                    else:
+                        out[b, oy, ox, ci] = 0
+
+
+def avg_pool(const cython.floating[:, :, :, ::1] x, cython.floating[:, :, :, ::1] out,
+             Py_ssize_t kernel_h, Py_ssize_t kernel_w, Py_ssize_t stride_h, Py_ssize_t stride_w,
+             Py_ssize_t pad_top, Py_ssize_t pad_left):
+    """out = mean of x over each window's real (non-padding) cells, summed in window order.
+
+    Args:
+      x: input [N, H, W, C].
+      out: output [N, OH, OW, C], overwritten.
+    """
+    cdef Py_ssize_t n = x.shape[0], height = x.shape[1], width = x.shape[2], c = x.shape[3]
+    cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2]
+    cdef Py_ssize_t tasks = n * out_h
+    cdef Py_ssize_t task, b, oy, ox, ky, kx, iy, ix, ci, top, left
+    cdef cython.floating* dst
+    cdef const cython.floating* src
+    cdef cython.floating count
+    with nogil:
+        for task in prange(tasks, schedule="static",
+                           num_threads=threads_for(n * height * width * c)):
+            b = task // out_h
+            oy = task - b * out_h
+            top = oy * stride_h - pad_top
+            for ox in range(out_w):
+                left = ox * stride_w - pad_left
+                dst = &out[b, oy, ox, 0]
+                for ci in range(c):
+                    dst[ci] = 0
+                for ky in range(kernel_h):
+                    iy = top + ky
+                    if iy < 0 or iy >= height:
+                        continue
+                    for kx in range(kernel_w):
+                        ix = left + kx
+                        if ix < 0 or ix >= width:
+                            continue
+                        src = &x[b, iy, ix, 0]
+                        for ci in range(c):
+                            dst[ci] = dst[ci] + src[ci]
+                count = <cython.floating>(_valid_count(top, kernel_h, height) *
+                                          _valid_count(left, kernel_w, width))
+                for ci in range(c):
+                    dst[ci] = dst[ci] / count
+
+
+def avg_pool_grad(const cython.floating[:, :, :, ::1] grad, cython.floating[:, :, :, ::1] dx,
+                  Py_ssize_t kernel_h, Py_ssize_t kernel_w, Py_ssize_t stride_h,
+                  Py_ssize_t stride_w, Py_ssize_t pad_top, Py_ssize_t pad_left):
+    """dx[n, iy, ix, c] = sum over the windows covering the pixel of grad / window count.
+
+    A gather in kernel-offset order (the order the reference adds in), so pixels are
+    independent and the loop runs in parallel.
+
+    Args:
+      grad: the gradient of the pooled output [N, OH, OW, C].
+      dx: output [N, H, W, C], overwritten.
+    """
+    cdef Py_ssize_t n = dx.shape[0], height = dx.shape[1], width = dx.shape[2], c = dx.shape[3]
+    cdef Py_ssize_t out_h = grad.shape[1], out_w = grad.shape[2]
+    cdef Py_ssize_t tasks = n * height
+    cdef Py_ssize_t task, b, iy, ix, ky, kx, ty, tx, oy, ox, ci
+    cdef cython.floating* dst
+    cdef const cython.floating* src
+    cdef cython.floating count
+    with nogil:
+        for task in prange(tasks, schedule="static",
+                           num_threads=threads_for(n * height * width * c)):
+            b = task // height
+            iy = task - b * height
+            for ix in range(width):
+                dst = &dx[b, iy, ix, 0]
+                for ci in range(c):
+                    dst[ci] = 0
+                for ky in range(kernel_h):
+                    ty = iy + pad_top - ky
+                    if ty < 0 or ty % stride_h != 0:
+                        continue
+                    oy = ty // stride_h
+                    if oy >= out_h:
+                        continue
+                    for kx in range(kernel_w):
+                        tx = ix + pad_left - kx
+                        if tx < 0 or tx % stride_w != 0:
+                            continue
+                        ox = tx // stride_w
+                        if ox >= out_w:
+                            continue
+                        count = <cython.floating>(
+                            _valid_count(oy * stride_h - pad_top, kernel_h, height) *
+                            _valid_count(ox * stride_w - pad_left, kernel_w, width))
+                        src = &grad[b, oy, ox, 0]
+                        for ci in range(c):
+                            dst[ci] = dst[ci] + src[ci] / count
