@@ -24,6 +24,7 @@ cdef extern from *:
     """
     #include <math.h>
     #include <stdint.h>
+    #include <string.h>
     #ifdef _OPENMP
     #include <omp.h>
     static int fe_max_threads(void) { return omp_get_max_threads(); }
@@ -45,15 +46,22 @@ cdef extern from *:
         FE_LEAKY_RELU_GRAD = 41, FE_RELU6_GRAD = 42
     };
 
+    /* The conditionals below (clamps, selects) compile to vector blends only when the
+       compiler may ignore floating-point exception flags, which nothing here reads. */
+    #if defined(__GNUC__) && !defined(__clang__)
+    #pragma GCC push_options
+    #pragma GCC optimize("no-trapping-math")
+    #endif
+
     /* exp for float32: exp(x) = 2^n * exp(r), |r| <= ln2/2, r's exp by Cephes' polynomial.
        2^n is applied in two halves so that results in the subnormal range and overflow to
        inf come out as libm's. Branch-free, so loops calling it vectorize. */
     static inline float fe_expf(float x) {
-        float xc = x > 89.0f ? 89.0f : x;
-        xc = xc < -104.0f ? -104.0f : xc;
-        float fx = xc * 1.44269504088896341f;
-        int n = (int)(fx + (fx >= 0.0f ? 0.5f : -0.5f));
-        float fn = (float)n;
+        float xc = x < -104.0f ? -104.0f : x;
+        xc = xc > 89.0f ? 89.0f : xc;
+        /* Round to nearest by adding and subtracting 1.5 * 2^23. */
+        float fn = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+        int32_t n = (int32_t)fn;
         float r = xc - fn * 0.693359375f;
         r = r - fn * -2.12194440e-4f;
         float p = 1.9875691500e-4f;
@@ -63,12 +71,13 @@ cdef extern from *:
         p = p * r + 1.6666665459e-1f;
         p = p * r + 5.0000001201e-1f;
         p = p * r * r + r + 1.0f;
-        int n1 = n >> 1;
-        int n2 = n - n1;
-        union { int32_t i; float f; } s1, s2;
-        s1.i = (int32_t)((n1 + 127) << 23);
-        s2.i = (int32_t)((n2 + 127) << 23);
-        float result = (p * s1.f) * s2.f;
+        int32_t n1 = n >> 1;
+        int32_t n2 = n - n1;
+        int32_t bits1 = (n1 + 127) << 23, bits2 = (n2 + 127) << 23;
+        float s1, s2;
+        memcpy(&s1, &bits1, sizeof s1);
+        memcpy(&s2, &bits2, sizeof s2);
+        float result = (p * s1) * s2;
         return x != x ? x : result;
     }
 
@@ -83,7 +92,8 @@ cdef extern from *:
         float large = 1.0f - 2.0f / (e + 1.0f);
         large = x < 0.0f ? -large : large;
         float result = ax < 0.625f ? small : large;
-        return x != x ? x : result;
+        /* NaN stays NaN and -0.0 stays -0.0, as in libm. */
+        return (x != x || x == 0.0f) ? x : result;
     }
 
     static inline float fe_sigmoidf(float x) { return 1.0f / (1.0f + fe_expf(-x)); }
@@ -157,6 +167,10 @@ cdef extern from *:
     #endif
     FE_DEFINE(fe_block_f32_base, float, , FE_F32_MATH)
     FE_DEFINE(fe_block_f64_base, double, , FE_F64_MATH)
+
+    #if defined(__GNUC__) && !defined(__clang__)
+    #pragma GCC pop_options
+    #endif
 
     static int fe_use_avx2 = -1;
 

@@ -96,6 +96,8 @@ from .ops.check_ops import (Assert, assert_equal, assert_greater,  # noqa: F401
                             check_numerics, is_non_decreasing, is_numeric_tensor,
                             is_strictly_increasing, verify_tensor_all_finite)
 from .ops.script_ops import numpy_function, py_func  # noqa: F401
+from .ops.collective_ops import allgather, allreduce, broadcast  # noqa: F401
+from .ops.nn_ops import dynamic_partition, dynamic_stitch  # noqa: F401
 from .ops import init_ops as initializers  # noqa: F401 - tf.initializers.zeros() etc.
 from .ops import (segment_ops as _segment_ops, training_ops as _training_ops,  # noqa: F401
                   transfer_ops as _transfer_ops)

@@ -84,12 +84,15 @@ def main(argv=None):
         if comm.Get_rank() == 0:
             print("hpcflow: %s" % e, file=sys.stderr)
         return 2
+    from .distributed import signals
     if job.rank == 0:
+        signals.install_rank0_handlers()  # SIGTERM/SIGUSR1: checkpoint, then exit 75
         code = _run_script(options.script, options.args)
         _close_live_sessions()
         for rank in range(1, job.size):
             job.transport.send_control(rank, ("shutdown", code))
     else:
+        signals.install_worker_handlers(job.rank)  # keep serving: rank 0 decides
         try:
             code = worker.serve(job)
         except BaseException:

@@ -81,7 +81,7 @@ def aggregate(grads, name=None):
 
 
 def _gradient_function(op):
-    override = op.graph._gradient_override_map.get(op.type)
+    override = op._gradient_op_type
     if override is not None:
         record = registry.lookup(override)
         if record is not None and record.gradient is not None:

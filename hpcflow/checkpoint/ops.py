@@ -155,7 +155,7 @@ def _check_value(value, key, var_name, shape, dtype_name, prefix, what):
 
 
 def _restore_kernel(ctx, prefix, *, keys, var_names, full_shapes, var_offsets, shapes,
-                    dtype_names):
+                    dtype_names, reshape):
     prefix = _text(prefix)
     values = []
     # Read and verify everything first: a damaged or mismatched checkpoint changes nothing.
@@ -169,6 +169,9 @@ def _restore_kernel(ctx, prefix, *, keys, var_names, full_shapes, var_offsets, s
                     % (key, prefix, var_name))
             if full_shape is None:
                 value = reader.read(key)
+                if reshape and shape is not None and None not in shape and \
+                        value.size == int(np.prod(shape, dtype=np.int64)):
+                    value = value.reshape(shape)
                 _check_value(value, key, var_name, shape, dtype_name, prefix, key)
             else:
                 if list(stored_shapes[key]) != list(full_shape):
@@ -194,12 +197,13 @@ registry.register_op("RestoreHDF5", shape=_no_outputs, numpy=_restore_kernel, co
 registry.not_differentiable("RestoreHDF5")
 
 
-def restore_hdf5(prefix, variables, name="RestoreHDF5"):
+def restore_hdf5(prefix, variables, reshape=False, name="RestoreHDF5"):
     """Builds the op restoring `variables` (one device group) from checkpoint `prefix`.
 
     Args:
       prefix: a scalar string Tensor.
       variables: [(checkpoint name, Variable, SaveSliceInfo or None)].
+      reshape: accept a stored value of another shape with the same number of elements.
       name: the op name.
 
     Returns:
@@ -209,4 +213,5 @@ def restore_hdf5(prefix, variables, name="RestoreHDF5"):
     attrs["shapes"] = [None if v.shape.ndims is None else list(v.shape.as_tuple_or_none())
                        for _, v, _ in variables]
     attrs["dtype_names"] = [dtypes.as_dtype(v.dtype).base_dtype.name for _, v, _ in variables]
+    attrs["reshape"] = bool(reshape)
     return apply_op("RestoreHDF5", [prefix], attrs, name=name)

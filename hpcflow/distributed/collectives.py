@@ -88,6 +88,18 @@ class StepCollectives:
         self.comm.Gatherv(array, [out, sizes] if self.rank == root else None, root=root)
         return out
 
+    def broadcast_value(self, array, root, failed=False, what="a broadcast"):
+        """Rank `root`'s `array` on every rank (shape and dtype travel in the header)."""
+        headers = self.comm.allgather((bool(failed), None if failed else
+                                       (np.shape(array), np.asarray(array).dtype.str)))
+        self._check([h[0] for h in headers], what)
+        shape, dtype = headers[root][1]
+        if np.dtype(dtype).hasobject:
+            return self.comm.bcast(array, root=root)
+        out = np.asarray(array, order="C") if self.rank == root else np.empty(shape, dtype=dtype)
+        self.comm.Bcast(out, root=root)
+        return out
+
     def scatter_rows(self, array, counts, shape_rest, dtype, failed=False):
         """Rank 0's `array` split into consecutive row blocks of `counts` rows, one per rank."""
         row = int(np.prod(shape_rest, dtype=np.int64))

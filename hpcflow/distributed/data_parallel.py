@@ -21,6 +21,7 @@ import numpy as np
 
 from ..framework import graph_io, sharding, tensor_util
 from ..framework.graph_io import GraphDef
+from ..ops.collective_ops import USER_COLLECTIVES
 from ..runtime.executor import prune
 from ..runtime.placement import CLIENT_ONLY_OPS
 
@@ -113,6 +114,8 @@ def decide(op, states):
     if all(s == R for s in states):
         return _same(op, R)
     t = op.type
+    if t in USER_COLLECTIVES:  # they combine the per-rank values themselves
+        return _same(op, R)
     if t in _PASS_THROUGH:
         return Decision([states[0]] * len(op.outputs),
                         {i: R for i, s in enumerate(states[1:], 1) if s != R})
@@ -201,7 +204,10 @@ def decide(op, states):
         return _elementwise(op, states)
     if t in _ROW_ALIGNED:
         aligned = _ROW_ALIGNED[t]
-        if states[0] == S and all(s == R for i, s in enumerate(states) if i not in aligned):
+        # A rank-1 input has no row structure: its one axis is the batch (softmax of a vector).
+        rows_ok = t == "OneHot" or (_rank(op.inputs[0]) or 0) >= 2
+        if rows_ok and states[0] == S and all(s == R for i, s in enumerate(states)
+                                              if i not in aligned):
             convert = {i: "local_rows" for i in aligned if i < len(states) and states[i] == R}
             convert.update({i: R for i in aligned if i < len(states) and states[i] == P})
             return Decision([S] * len(op.outputs), convert)

@@ -153,4 +153,8 @@ for _name in ("_DPAllReduce", "_DPAllGatherRows", "_DPLocalRows", "_DPFetchRows"
               "_DPGlobalShape", "_DPGlobalSize", "_DPShardMean", "_DPShardReshape"):
     registry.not_differentiable(_name)
 
-COLLECTIVE_OPS = frozenset(["_DPAllReduce", "_DPAllGatherRows", "_DPFetchRows", "_DPFetchSum"])
+from ..ops.collective_ops import USER_COLLECTIVES  # noqa: E402 - after the registrations
+
+# Ops every rank must enter in the same order, even after a failure (see collectives.py).
+COLLECTIVE_OPS = frozenset(["_DPAllReduce", "_DPAllGatherRows", "_DPFetchRows",
+                            "_DPFetchSum"]) | USER_COLLECTIVES

@@ -32,7 +32,7 @@ class MpiSessionRuntime:
         self.config = config
         self.job = job
         self.session_key = next(_session_keys)
-        self.local_state = SessionState(rank=0)
+        self.local_state = SessionState(rank=0, config=config)
         self.local_state.transport = job.transport
         self.local_executor = Executor(self.local_state)
         self.mode = None

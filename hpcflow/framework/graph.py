@@ -116,6 +116,7 @@ class Operation:
         self._device = device
         self._record = record
         self._id = None
+        self._gradient_op_type = None
         self._outputs = tuple(Tensor(self, i, dtype, shape)
                               for i, (shape, dtype) in enumerate(output_specs))
         for t in self._inputs:
@@ -293,6 +294,9 @@ class Graph:
         op._outputs = tuple(Tensor(op, i, dtype, shape)
                             for i, (shape, dtype) in enumerate(output_specs))
         op._device = self._current_device(op)
+        # As TF: a gradient_override_map applies to the ops created inside it, whenever
+        # tf.gradients is called later.
+        op._gradient_op_type = self._gradient_override_map.get(op_type)
         self._add_op(op)
         return op
 

@@ -126,27 +126,11 @@ def _py_func_shape(op):
     return [(unknown_shape(), dtypes.as_dtype(t)) for t in op.get_attr("Tout")]
 
 
-def _py_func_grad(op, *grads):
-    # No gradient unless the op was created under gradient_override_map (TF records the
-    # override on the op when it is created, so it applies wherever tf.gradients is called).
-    override = op.attrs.get("_gradient_op_type")
-    if override:
-        from .. import autodiff
-        fn = autodiff._USER_GRADIENTS.get(override)
-        if fn is None:
-            record = registry.lookup(override)
-            fn = record.gradient if record is not None else None
-        if fn is None or fn == registry.NOT_DIFFERENTIABLE:
-            raise LookupError("No gradient registered under %r (gradient_override_map of op %r)"
-                              % (override, op.name))
-        return fn(op, *grads)
-    return [None] * len(op.inputs)
-
-
 for _type, _stateful in (("PyFunc", True), ("PyFuncStateless", False)):
+    # No gradient of its own (as TF); gradient_override_map + RegisterGradient give one.
     registry.register_op(_type, shape=_py_func_shape, numpy=_py_func_kernel,
-                         gradient=_py_func_grad, context=True, stateful=_stateful,
-                         sharding=sharding.GATHER)
+                         gradient=registry.NOT_DIFFERENTIABLE, context=True,
+                         stateful=_stateful, sharding=sharding.GATHER)
 
 
 def py_func(func, inp, Tout, stateful=True, name=None):  # noqa: N803 - TF's argument name
@@ -183,9 +167,6 @@ def py_func(func, inp, Tout, stateful=True, name=None):  # noqa: N803 - TF's arg
     op_type = "PyFunc" if stateful else "PyFuncStateless"
     attrs = {"token": token, "Tin": [t.dtype.name for t in inputs],
              "Tout": [t.name for t in tout]}
-    override = graph._gradient_override_map.get(op_type)
-    if override is not None:
-        attrs["_gradient_op_type"] = override
     op = graph.create_op(op_type, inputs, attrs, name=name or op_type)
     if not op.outputs:
         return op

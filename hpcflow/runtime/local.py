@@ -10,7 +10,7 @@ class LocalRuntime:
     def __init__(self, graph, config, rank=0):
         self.graph = graph
         self.config = config
-        self.local_state = SessionState(rank)
+        self.local_state = SessionState(rank, config)
         self.local_executor = Executor(self.local_state)
 
     def run(self, fetch_tensors, target_ops, feed_tensors, feed_values, run_metadata=None):

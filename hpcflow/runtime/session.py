@@ -222,6 +222,20 @@ class BaseSession:
                 return value.copy()
         return value
 
+    def make_callable(self, fetches, feed_list=None, accept_options=False):
+        """A function running `fetches` with positional feed values for `feed_list` (TF1)."""
+        feed_list = list(feed_list or [])
+
+        def call(*feed_args, **kwargs):
+            if len(feed_args) != len(feed_list):
+                raise TypeError("Expected %d feed values, got %d" % (len(feed_list), len(feed_args)))
+            options = kwargs.pop("options", None) if accept_options else None
+            run_metadata = kwargs.pop("run_metadata", None) if accept_options else None
+            if kwargs:
+                raise TypeError("Unexpected keyword arguments: %s" % sorted(kwargs))
+            return self.run(fetches, dict(zip(feed_list, feed_args)), options, run_metadata)
+        return call
+
     def partial_run_setup(self, fetches, feeds=None):
         raise errors.UnimplementedError(None, None, "partial_run is not supported by hpcflow; "
                                         "use Session.run with feeds (any tensor may be fed).")

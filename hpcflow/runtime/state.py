@@ -14,8 +14,9 @@ class SessionState:
     placed on it.
     """
 
-    def __init__(self, rank=0):
+    def __init__(self, rank=0, config=None):
         self.rank = rank
+        self.config = config  # the session's ConfigProto (timeouts), None on worker ranks
         self.variables = {}
         self.queues = {}
         self.rngs = {}

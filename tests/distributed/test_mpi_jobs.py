@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 import mpi_harness as harness
@@ -35,6 +36,19 @@ def test_same_results_as_one_process(script, ranks, one_process):
     assert code == 0, err[-3000:]
     harness.assert_same_results(reference, results, rtol=2e-5, atol=1e-6,
                                 context="%s at %d ranks" % (script, ranks))
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_user_collectives_combine_per_rank_values(ranks, one_process):
+    reference = one_process("collectives.py")
+    code, out, err, results = harness.run("collectives.py", ranks)
+    assert code == 0, err[-3000:]
+    # allreduce of per-rank partial sums, allgather of per-rank rows and the gradient
+    # through allreduce all equal the one-process values.
+    harness.assert_same_results(reference, results, context="collectives at %d" % ranks)
+    # broadcast gives rank 0's own value: the sum of its block of rows.
+    rows = 11 // ranks + (1 if 11 % ranks else 0)
+    assert float(results["info_root"]) == float(np.arange(22).reshape(11, 2)[:rows].sum())
 
 
 @pytest.mark.parametrize("ranks", [3, 4])

@@ -218,3 +218,26 @@ def test_feed_dtype_conversion_and_overflow():
         assert sess.run(x, {x: 3}) == 3
         with pytest.raises(TypeError, match="not compatible"):
             sess.run(x, {x: 2**40})
+
+
+def test_make_callable():
+    x = tf.placeholder(tf.float32, [], name="x")
+    y = x * 3.0
+    with tf.Session() as sess:
+        triple = sess.make_callable(y, [x])
+        assert triple(2.0) == 6.0
+        with pytest.raises(TypeError):
+            triple()
+
+
+def test_gradient_override_map_is_recorded_when_the_op_is_created():
+    @tf.RegisterGradient("DoubleSquareGrad")
+    def _double(op, grad):
+        return [grad * 4.0 * op.inputs[0]]
+    x = tf.constant(3.0)
+    with tf.get_default_graph().gradient_override_map({"Square": "DoubleSquareGrad"}):
+        y = tf.square(x)
+    # tf.gradients is called outside the block: the override still applies (as TF).
+    grad, = tf.gradients(y, x)
+    with tf.Session() as sess:
+        assert sess.run(grad) == 12.0

@@ -26,7 +26,7 @@ def _train_graph():
     loss = tf.reduce_mean(tf.square(tf.matmul(x, w)), name="mean_loss")
     train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
     summary.scalar("loss", loss)
-    summary.histogram("w", w)
+    summary.histogram("weights", w)
     summary.image("inputs", tf.reshape(x, [-1, 1, 3, 1]), max_outputs=2)
     summary.text("note", tf.constant("run **one**"))
     return x, train, summary.merge_all()
@@ -57,12 +57,12 @@ def test_summaries_graph_and_run_metadata_read_back_with_tensorboard(tmp_path):
     assert [(e.step, e.value) for e in acc.Scalars("loss")] == list(enumerate(
         np.float32(losses).tolist()))
     assert acc.Scalars("python")[0].value == 5.0
-    assert tags["histograms"] == ["w"] and acc.Histograms("w")[0].histogram_value.num == 3
+    assert tags["histograms"] == ["weights"] and acc.Histograms("weights")[0].histogram_value.num == 3
     assert sorted(tags["images"]) == ["inputs/image/0", "inputs/image/1"]
     assert acc.Images("inputs/image/0")[0].width == 3
     assert "note" in tags["tensors"]
     text = acc.Tensors("note")[0]
-    assert text.string_val == [b"run **one**"]
+    assert list(text.tensor_proto.string_val) == [b"run **one**"]
     graph = acc.Graph()
     nodes = {n.name: n for n in graph.node}
     assert nodes["mean_loss"].op == "Mean" and "x" in nodes["MatMul"].input

@@ -1,0 +1,481 @@
+"""The Cython CPU backend: kernels compiled from cy_kernels/ (hpcflow._cy), registered over the
+numpy reference with `registry.register_kernel(op_type, "cython", fn)`.
+
+Each kernel here takes the numpy reference kernel's arguments and returns what it returns.
+It runs a compiled loop only for the inputs that loop handles (float32/float64, the usual
+ranks, non-empty arrays, window attrs TF allows) and hands everything else, including every
+input the reference rejects, to the numpy reference kernel: dtypes like float16 or int32
+keep working, and error classes and messages stay the reference's. An op is registered here
+only where the compiled kernel measured at least as fast as the reference
+(`scripts/bench_kernels.py`). Without a build (or with `HPCFLOW_BACKEND=numpy`) the numpy
+kernels run.
+"""
+import os
+
+import numpy as np
+
+from ..framework import registry
+# The ops must be registered before their kernels can be added.
+from ..ops import array_ops, nn_ops, segment_ops, state_ops  # noqa: F401
+
+try:
+    from .._cy import bias as _bias
+    from .._cy import build_info as _build_info
+    from .._cy import conv as _conv
+    from .._cy import gather_scatter as _gather_scatter
+    from .._cy import pooling as _pooling
+    from .._cy import softmax as _softmax
+except ImportError as _error:  # not built (HPCFLOW_NO_CYTHON=1, or a source checkout)
+    _IMPORT_ERROR = _error
+else:
+    _IMPORT_ERROR = None
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_INDICES = (np.dtype(np.int32), np.dtype(np.int64))
+
+# The numpy kernel of each op this backend overrides, captured when registering: the
+# fallback for whatever the compiled loops do not handle.
+_NUMPY = {}
+
+
+def _reference(op_type, *args, **attrs):
+    return _NUMPY[op_type](*args, **attrs)
+
+
+def _floats(*arrays):
+    """True if all arrays are non-empty numpy arrays of one dtype, float32 or float64."""
+    first = arrays[0]
+    if not isinstance(first, np.ndarray) or first.dtype not in _FLOATS or first.size == 0:
+        return False
+    return all(isinstance(a, np.ndarray) and a.dtype == first.dtype and a.size for a in arrays)
+
+
+def _spatial_window_ok(values, data_format):
+    """Batch and channel entries 1 and all entries >= 1: what TF's kernels accept."""
+    if len(values) != 4 or min(values) < 1:
+        return False
+    batch, channel = (values[0], values[1]) if data_format == "NCHW" else (values[0], values[3])
+    return batch == 1 and channel == 1
+
+
+def _nhwc(x, data_format):
+    return np.ascontiguousarray(nn_ops._to_nhwc(x, data_format))
+
+
+def _chunk(n, elements_per_image):
+    """Images per im2col chunk: bounds the patch matrix as the reference does."""
+    return max(1, min(n, nn_ops._IM2COL_CHUNK_ELEMENTS // max(elements_per_image, 1)))
+
+
+def _window_args(g):
+    return (g.out_h, g.out_w, g.kernel_h, g.kernel_w, g.stride_h, g.stride_w, g.dilation_h,
+            g.dilation_w, g.pad_top, g.pad_left)
+
+
+def _is_pointwise(g, height, width):
+    """A 1x1 window walk that reads every pixel once: the convolution is one GEMM."""
+    return (g.kernel_h == g.kernel_w == 1 and g.stride_h == g.stride_w == 1 and
+            g.out_h == height and g.out_w == width and g.pad_top == g.pad_left == 0)
+
+
+# -- Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter ----------------------------------------
+
+def _conv_forward_nhwc(x, w, g):
+    n, height, width, c = x.shape
+    kh, kw, _, o = w.shape
+    patch = kh * kw * c
+    per_image = g.out_h * g.out_w
+    w_matrix = w.reshape(patch, o)
+    out = np.empty((n, g.out_h, g.out_w, o), dtype=x.dtype)
+    rows = out.reshape(-1, o)
+    if _is_pointwise(g, height, width):
+        np.matmul(x.reshape(-1, c), w_matrix, out=rows)
+        return out
+    step = _chunk(n, per_image * patch)
+    cols = np.empty((step * per_image, patch), dtype=x.dtype)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        block = cols[:(stop - start) * per_image]
+        _conv.im2col(x[start:stop], block, *_window_args(g))
+        np.matmul(block, w_matrix, out=rows[start * per_image:stop * per_image])
+    return out
+
+
+def _conv2d(x, w, *, strides, padding, explicit_paddings, data_format, dilations,
+            use_cudnn_on_gpu):
+    attrs = {"strides": strides, "padding": padding, "explicit_paddings": explicit_paddings,
+             "data_format": data_format, "dilations": dilations}
+    if not (_floats(x, w) and x.ndim == 4 and w.ndim == 4 and
+            _spatial_window_ok(strides, data_format) and
+            _spatial_window_ok(dilations, data_format)):
+        return _reference("Conv2D", x, w, use_cudnn_on_gpu=use_cudnn_on_gpu, **attrs)
+    xn = _nhwc(x, data_format)
+    if xn.shape[3] != w.shape[2]:
+        return _reference("Conv2D", x, w, use_cudnn_on_gpu=use_cudnn_on_gpu, **attrs)
+    g = nn_ops._conv_geometry_from(xn.shape, w.shape, attrs, "Conv2D input")
+    out = _conv_forward_nhwc(xn, np.ascontiguousarray(w), g)
+    return nn_ops._from_nhwc(out, data_format)
+
+
+def _conv_input_gradient_nhwc(dy, w, g, input_shape):
+    n, height, width, c = input_shape
+    kh, kw, _, o = w.shape
+    patch = kh * kw * c
+    per_image = g.out_h * g.out_w
+    w_t = w.reshape(patch, o).T
+    dy_rows = dy.reshape(-1, o)
+    dx = np.empty(input_shape, dtype=dy.dtype)
+    if _is_pointwise(g, height, width):
+        np.matmul(dy_rows, w_t, out=dx.reshape(-1, c))
+        return dx
+    step = _chunk(n, per_image * patch)
+    dcols = np.empty((step * per_image, patch), dtype=dy.dtype)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        block = dcols[:(stop - start) * per_image]
+        np.matmul(dy_rows[start * per_image:stop * per_image], w_t, out=block)
+        _conv.col2im(block, dx[start:stop], *_window_args(g))
+    return dx
+
+
+def _conv2d_backprop_input(input_sizes, w, dy, *, strides, padding, explicit_paddings,
+                           data_format, dilations, use_cudnn_on_gpu):
+    attrs = {"strides": strides, "padding": padding, "explicit_paddings": explicit_paddings,
+             "data_format": data_format, "dilations": dilations}
+
+    def reference():
+        return _reference("Conv2DBackpropInput", input_sizes, w, dy,
+                          use_cudnn_on_gpu=use_cudnn_on_gpu, **attrs)
+
+    if not (_floats(w, dy) and w.ndim == 4 and dy.ndim == 4 and np.size(input_sizes) == 4 and
+            _spatial_window_ok(strides, data_format) and
+            _spatial_window_ok(dilations, data_format)):
+        return reference()
+    input_shape = tuple(nn_ops._to_nhwc_dims([int(v) for v in np.ravel(input_sizes)],
+                                             data_format))
+    dyn = _nhwc(dy, data_format)
+    if min(input_shape) < 1 or input_shape[3] != w.shape[2] or \
+            dyn.shape[0] != input_shape[0] or dyn.shape[3] != w.shape[3]:
+        return reference()
+    g = nn_ops._conv_geometry_from(input_shape, w.shape, attrs, "Conv2DBackpropInput input")
+    if dyn.shape[1:3] != (g.out_h, g.out_w):
+        return reference()
+    dx = _conv_input_gradient_nhwc(dyn, np.ascontiguousarray(w), g, input_shape)
+    return nn_ops._from_nhwc(dx, data_format)
+
+
+def _conv_filter_gradient_nhwc(x, dy, g, filter_shape):
+    n, height, width, c = x.shape
+    kh, kw, _, o = filter_shape
+    patch = kh * kw * c
+    per_image = g.out_h * g.out_w
+    dy_rows = dy.reshape(-1, o)
+    if _is_pointwise(g, height, width):
+        return (x.reshape(-1, c).T @ dy_rows).reshape(filter_shape)
+    step = _chunk(n, per_image * patch)
+    cols = np.empty((step * per_image, patch), dtype=x.dtype)
+    dw = None
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        block = cols[:(stop - start) * per_image]
+        _conv.im2col(x[start:stop], block, *_window_args(g))
+        part = block.T @ dy_rows[start * per_image:stop * per_image]
+        if dw is None:
+            dw = part
+        else:
+            dw += part
+    return dw.reshape(filter_shape)
+
+
+def _conv2d_backprop_filter(x, filter_sizes, dy, *, strides, padding, explicit_paddings,
+                            data_format, dilations, use_cudnn_on_gpu):
+    attrs = {"strides": strides, "padding": padding, "explicit_paddings": explicit_paddings,
+             "data_format": data_format, "dilations": dilations}
+
+    def reference():
+        return _reference("Conv2DBackpropFilter", x, filter_sizes, dy,
+                          use_cudnn_on_gpu=use_cudnn_on_gpu, **attrs)
+
+    if not (_floats(x, dy) and x.ndim == 4 and dy.ndim == 4 and np.size(filter_sizes) == 4 and
+            _spatial_window_ok(strides, data_format) and
+            _spatial_window_ok(dilations, data_format)):
+        return reference()
+    filter_shape = tuple(int(v) for v in np.ravel(filter_sizes))
+    xn = _nhwc(x, data_format)
+    dyn = _nhwc(dy, data_format)
+    if min(filter_shape) < 1 or xn.shape[3] != filter_shape[2] or \
+            dyn.shape[3] != filter_shape[3] or dyn.shape[0] != xn.shape[0]:
+        return reference()
+    g = nn_ops._conv_geometry_from(xn.shape, filter_shape, attrs, "Conv2DBackpropFilter input")
+    if dyn.shape[1:3] != (g.out_h, g.out_w):
+        return reference()
+    return _conv_filter_gradient_nhwc(xn, dyn, g, filter_shape)
+
+
+# -- MaxPool, MaxPoolGrad, MaxPoolGradGrad, AvgPool, AvgPoolGrad -----------------------------
+
+def _pool_window_ok(ksize, strides, data_format):
+    return _spatial_window_ok(ksize, data_format) and _spatial_window_ok(strides, data_format)
+
+
+def _pool_args(g):
+    return (g.kernel_h, g.kernel_w, g.stride_h, g.stride_w, g.pad_top, g.pad_left)
+
+
+def _max_pool(x, *, ksize, strides, padding, data_format):
+    attrs = {"ksize": ksize, "strides": strides, "padding": padding, "data_format": data_format}
+    if not (_floats(x) and x.ndim == 4 and _pool_window_ok(ksize, strides, data_format)):
+        return _reference("MaxPool", x, **attrs)
+    xn = _nhwc(x, data_format)
+    g = nn_ops._pool_geometry(xn.shape, what="MaxPool input", **attrs)
+    out = np.empty((xn.shape[0], g.out_h, g.out_w, xn.shape[3]), dtype=x.dtype)
+    _pooling.max_pool(xn, out, *_pool_args(g))
+    return nn_ops._from_nhwc(out, data_format)
+
+
+def _max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, data_format):
+    attrs = {"ksize": ksize, "strides": strides, "padding": padding, "data_format": data_format}
+    if not (_floats(orig_input, grad) and orig_input.ndim == 4 and grad.ndim == 4 and
+            _pool_window_ok(ksize, strides, data_format)):
+        return _reference("MaxPoolGrad", orig_input, orig_output, grad, **attrs)
+    xn = _nhwc(orig_input, data_format)
+    gn = _nhwc(grad, data_format)
+    g = nn_ops._pool_geometry(xn.shape, what="MaxPoolGrad input", **attrs)
+    if gn.shape != (xn.shape[0], g.out_h, g.out_w, xn.shape[3]):
+        return _reference("MaxPoolGrad", orig_input, orig_output, grad, **attrs)
+    dx = np.empty(xn.shape, dtype=grad.dtype)
+    _pooling.max_pool_grad(xn, gn, dx, *_pool_args(g))
+    return nn_ops._from_nhwc(dx, data_format)
+
+
+def _max_pool_grad_grad(orig_input, orig_output, grad, *, ksize, strides, padding,
+                        data_format):
+    attrs = {"ksize": ksize, "strides": strides, "padding": padding, "data_format": data_format}
+    if not (_floats(orig_input, grad) and orig_input.ndim == 4 and
+            grad.shape == orig_input.shape and _pool_window_ok(ksize, strides, data_format)):
+        return _reference("MaxPoolGradGrad", orig_input, orig_output, grad, **attrs)
+    xn = _nhwc(orig_input, data_format)
+    g = nn_ops._pool_geometry(xn.shape, what="MaxPoolGradGrad input", **attrs)
+    out = np.empty((xn.shape[0], g.out_h, g.out_w, xn.shape[3]), dtype=grad.dtype)
+    _pooling.max_pool_grad_grad(xn, _nhwc(grad, data_format), out, *_pool_args(g))
+    return nn_ops._from_nhwc(out, data_format)
+
+
+def _avg_pool(x, *, ksize, strides, padding, data_format):
+    attrs = {"ksize": ksize, "strides": strides, "padding": padding, "data_format": data_format}
+    if not (_floats(x) and x.ndim == 4 and _pool_window_ok(ksize, strides, data_format)):
+        return _reference("AvgPool", x, **attrs)
+    xn = _nhwc(x, data_format)
+    g = nn_ops._pool_geometry(xn.shape, what="AvgPool input", **attrs)
+    out = np.empty((xn.shape[0], g.out_h, g.out_w, xn.shape[3]), dtype=x.dtype)
+    _pooling.avg_pool(xn, out, *_pool_args(g))
+    return nn_ops._from_nhwc(out, data_format)
+
+
+def _avg_pool_grad(orig_input_shape, grad, *, ksize, strides, padding, data_format):
+    attrs = {"ksize": ksize, "strides": strides, "padding": padding, "data_format": data_format}
+    if not (_floats(grad) and grad.ndim == 4 and np.size(orig_input_shape) == 4 and
+            _pool_window_ok(ksize, strides, data_format)):
+        return _reference("AvgPoolGrad", orig_input_shape, grad, **attrs)
+    input_shape = tuple(nn_ops._to_nhwc_dims([int(v) for v in np.ravel(orig_input_shape)],
+                                             data_format))
+    gn = _nhwc(grad, data_format)
+    if min(input_shape) < 1:
+        return _reference("AvgPoolGrad", orig_input_shape, grad, **attrs)
+    g = nn_ops._pool_geometry(input_shape, what="AvgPoolGrad input", **attrs)
+    if gn.shape != (input_shape[0], g.out_h, g.out_w, input_shape[3]):
+        return _reference("AvgPoolGrad", orig_input_shape, grad, **attrs)
+    dx = np.empty(input_shape, dtype=grad.dtype)
+    _pooling.avg_pool_grad(gn, dx, *_pool_args(g))
+    return nn_ops._from_nhwc(dx, data_format)
+
+
+# -- Softmax, LogSoftmax and the fused cross-entropies -----------------------------------------
+
+def _softmax_rows(op_type, logits, log):
+    if not (_floats(logits) and logits.shape[-1] > 0):
+        return _reference(op_type, logits)
+    rows = np.ascontiguousarray(logits).reshape(-1, logits.shape[-1])
+    out = np.empty_like(rows)
+    _softmax.softmax(rows, out, log)
+    return out.reshape(logits.shape)
+
+
+def _softmax_kernel(logits):
+    return _softmax_rows("Softmax", logits, False)
+
+
+def _log_softmax_kernel(logits):
+    return _softmax_rows("LogSoftmax", logits, True)
+
+
+def _softmax_cross_entropy(features, labels):
+    if not (_floats(features, labels) and features.ndim == 2 and
+            labels.shape == features.shape):
+        return _reference("SoftmaxCrossEntropyWithLogits", features, labels)
+    loss = np.empty(features.shape[0], dtype=features.dtype)
+    backprop = np.empty(features.shape, dtype=features.dtype)
+    _softmax.softmax_cross_entropy(np.ascontiguousarray(features),
+                                   np.ascontiguousarray(labels), loss, backprop)
+    return loss, backprop
+
+
+def _sparse_softmax_cross_entropy(features, labels):
+    if not (_floats(features) and features.ndim == 2 and isinstance(labels, np.ndarray) and
+            labels.dtype in _INDICES and labels.shape == features.shape[:1]):
+        return _reference("SparseSoftmaxCrossEntropyWithLogits", features, labels)
+    loss = np.empty(features.shape[0], dtype=features.dtype)
+    backprop = np.empty(features.shape, dtype=features.dtype)
+    bad_row = _softmax.sparse_softmax_cross_entropy(
+        np.ascontiguousarray(features), np.ascontiguousarray(labels), loss, backprop)
+    if bad_row >= 0:  # the reference names every bad label
+        return _reference("SparseSoftmaxCrossEntropyWithLogits", features, labels)
+    return loss, backprop
+
+
+# -- GatherV2 (axis 0), UnsortedSegmentSum, ScatterAdd -----------------------------------------
+
+def _gather(params, indices, axis, *, batch_dims):
+    if not (isinstance(params, np.ndarray) and params.ndim >= 1 and not params.dtype.hasobject
+            and batch_dims == 0 and np.ndim(axis) == 0 and int(axis) in (0, -params.ndim)
+            and isinstance(indices, np.ndarray) and indices.dtype in _INDICES
+            and indices.size and params.size):
+        return _reference("GatherV2", params, indices, axis, batch_dims=batch_dims)
+    params = np.ascontiguousarray(params)
+    rows = params.shape[0]
+    out = np.empty(indices.shape + params.shape[1:], dtype=params.dtype)
+    flat = np.ascontiguousarray(indices).reshape(-1)
+    bad = _gather_scatter.gather_rows(params.reshape(rows, -1).view(np.uint8), flat,
+                                      out.reshape(flat.size, -1).view(np.uint8))
+    if bad >= 0:
+        return _reference("GatherV2", params, indices, axis, batch_dims=batch_dims)
+    return out
+
+
+def _unsorted_segment_sum(data, segment_ids, num_segments):
+    ids = segment_ids
+    if not (_floats(data) and isinstance(ids, np.ndarray) and ids.dtype in _INDICES and
+            np.ndim(num_segments) == 0 and data.shape[:ids.ndim] == ids.shape and
+            int(num_segments) >= 0):
+        return _reference("UnsortedSegmentSum", data, segment_ids, num_segments)
+    count = int(num_segments)
+    inner_shape = data.shape[ids.ndim:]
+    inner = int(np.prod(inner_shape, dtype=np.int64))
+    out = np.zeros((count,) + inner_shape, dtype=data.dtype)
+    bad = _gather_scatter.scatter_add_rows(
+        out.reshape(count, inner), np.ascontiguousarray(ids).reshape(-1),
+        np.ascontiguousarray(data).reshape(ids.size, inner))
+    if bad >= 0:
+        return _reference("UnsortedSegmentSum", data, segment_ids, num_segments)
+    return out
+
+
+def _scatter_add_at(var, flat_indices, updates):
+    """np.add.at(var, flat_indices, updates) for validated indices, rows at a time."""
+    if (var.dtype in _FLOATS and var.ndim >= 1 and var.flags.c_contiguous and var.size and
+            isinstance(updates, np.ndarray) and updates.ndim and updates.dtype == var.dtype
+            and flat_indices.dtype in _INDICES and flat_indices.size):
+        inner = var.size // var.shape[0]
+        bad = _gather_scatter.scatter_add_rows(
+            var.reshape(var.shape[0], inner), np.ascontiguousarray(flat_indices),
+            np.ascontiguousarray(updates).reshape(flat_indices.size, inner))
+        if bad < 0:
+            return
+    np.add.at(var, flat_indices, updates)
+
+
+# -- BiasAdd, BiasAddGrad ---------------------------------------------------------------------
+
+def _bias_add(value, bias, *, data_format):
+    if not (_floats(value, bias) and value.ndim >= 2 and bias.ndim == 1):
+        return _reference("BiasAdd", value, bias, data_format=data_format)
+    axis = nn_ops._channel_axis(value.ndim, data_format)
+    if value.shape[axis] != bias.shape[0]:
+        return _reference("BiasAdd", value, bias, data_format=data_format)
+    out = np.empty(value.shape, dtype=value.dtype)
+    value = np.ascontiguousarray(value)
+    bias = np.ascontiguousarray(bias)
+    channels = bias.shape[0]
+    if axis == value.ndim - 1:
+        _bias.bias_add_last(value.reshape(-1, channels), bias, out.reshape(-1, channels))
+    else:
+        shape = (value.shape[0], channels, -1)
+        _bias.bias_add_middle(value.reshape(shape), bias, out.reshape(shape))
+    return out
+
+
+def _bias_add_grad(out_backprop, *, data_format):
+    if not (_floats(out_backprop) and out_backprop.ndim >= 2):
+        return _reference("BiasAddGrad", out_backprop, data_format=data_format)
+    axis = nn_ops._channel_axis(out_backprop.ndim, data_format)
+    channels = out_backprop.shape[axis]
+    grad = np.ascontiguousarray(out_backprop)
+    out = np.empty(channels, dtype=grad.dtype)
+    if axis == grad.ndim - 1:
+        _bias.bias_add_grad_last(grad.reshape(-1, channels), out)
+    else:
+        _bias.bias_add_grad_middle(grad.reshape(grad.shape[0], channels, -1), out)
+    return out
+
+
+# -- Registration -----------------------------------------------------------------------------
+
+# Op type -> kernel. Each entry measured at least as fast as the numpy reference on the
+# shapes of scripts/bench_kernels.py; see that script's output for the numbers.
+KERNELS = {
+    "Conv2D": _conv2d,
+    "Conv2DBackpropInput": _conv2d_backprop_input,
+    "Conv2DBackpropFilter": _conv2d_backprop_filter,
+    "MaxPool": _max_pool,
+    "MaxPoolGrad": _max_pool_grad,
+    "MaxPoolGradGrad": _max_pool_grad_grad,
+    "AvgPool": _avg_pool,
+    "AvgPoolGrad": _avg_pool_grad,
+    "Softmax": _softmax_kernel,
+    "LogSoftmax": _log_softmax_kernel,
+    "SoftmaxCrossEntropyWithLogits": _softmax_cross_entropy,
+    "SparseSoftmaxCrossEntropyWithLogits": _sparse_softmax_cross_entropy,
+    "GatherV2": _gather,
+    "UnsortedSegmentSum": _unsorted_segment_sum,
+    "ScatterAdd": state_ops._scatter_kernel(_scatter_add_at),
+    "BiasAdd": _bias_add,
+    "BiasAddGrad": _bias_add_grad,
+}
+
+
+def available():
+    """True if the compiled kernels were built and import."""
+    return _IMPORT_ERROR is None
+
+
+def register():
+    """Registers every kernel of `KERNELS` as the "cython" kernel of its op (idempotent).
+
+    Raises:
+      ImportError: if the compiled kernels are not built.
+    """
+    if _IMPORT_ERROR is not None:
+        raise ImportError("hpcflow's Cython kernels are not built: %s" % _IMPORT_ERROR)
+    for op_type, kernel in KERNELS.items():
+        record = registry.get(op_type)
+        _NUMPY.setdefault(op_type, record.kernels["numpy"])
+        registry.register_kernel(op_type, "cython", kernel)
+
+
+def describe():
+    """The one-line summary `python -m hpcflow info` prints: built or not, OpenMP, ops."""
+    if _IMPORT_ERROR is not None:
+        return ("Cython kernels: not built (%s); numpy reference kernels in use"
+                % _IMPORT_ERROR)
+    threads = ("OpenMP, %d threads" % _build_info.max_threads()
+               if _build_info.openmp_enabled() else "no OpenMP, 1 thread")
+    forced = os.environ.get("HPCFLOW_BACKEND")
+    if forced and forced != "cython":
+        return ("Cython kernels: built (%s) but not used: HPCFLOW_BACKEND=%s"
+                % (threads, forced))
+    return "Cython kernels: built (%s), used for %d ops: %s" % (
+        threads, len(KERNELS), ", ".join(sorted(KERNELS)))
+
+
+if _IMPORT_ERROR is None:
+    register()
