@@ -10,8 +10,9 @@ drops the gradient, as TF does), average pooling divides by the count of real ce
 Callers pass C-contiguous float32/float64 arrays and a validated geometry.
 """
 cimport cython
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY
+from libc.stdlib cimport free, malloc
 
 from _threads cimport threads_for
 
@@ -69,32 +70,56 @@ def max_pool(const cython.floating[:, :, :, ::1] x, cython.floating[:, :, :, ::1
                             dst[ci] = v if (v > cur) | (v != v) else cur
 
 
-cdef inline Py_ssize_t _argmax_cell(const cython.floating* x, Py_ssize_t ci,
-                                    Py_ssize_t height, Py_ssize_t width, Py_ssize_t c,
-                                    Py_ssize_t top, Py_ssize_t left,
-                                    Py_ssize_t kernel_h, Py_ssize_t kernel_w) noexcept nogil:
-    """Flat (iy * width + ix) index in one image of the window's first max, or -1 when it is a
-    padding cell. Padding counts as -inf and a later cell must be strictly greater to win,
-    which is the reference's rule (NaN never wins unless it comes first)."""
-    cdef Py_ssize_t ky, kx, iy, ix, best_at = -1
-    cdef cython.floating v, best = 0
-    cdef bint first = True
+cdef inline void _window_argmax(const cython.floating* image, Py_ssize_t height,
+                                Py_ssize_t width, Py_ssize_t c, Py_ssize_t top,
+                                Py_ssize_t left, Py_ssize_t kernel_h, Py_ssize_t kernel_w,
+                                cython.floating* best, int* arg) noexcept nogil:
+    """arg[ci] = the pixel (iy * width + ix) of the window's first max in channel ci, or -1
+    when that is a padding cell.
+
+    Padding counts as -inf and a later cell must be strictly greater to win: the reference's
+    rule (so NaN never wins unless it comes first). The channel loops are selects, which
+    the compiler vectorizes; `best` and `arg` are scratch rows of c values.
+    """
+    cdef Py_ssize_t ky, kx, iy, ix, ci
+    cdef int at
+    cdef bint first = True, take
+    cdef const cython.floating* src
+    cdef cython.floating v
     for ky in range(kernel_h):
         iy = top + ky
         for kx in range(kernel_w):
             ix = left + kx
             if 0 <= iy < height and 0 <= ix < width:
-                v = x[(iy * width + ix) * c + ci]
-                if first or v > best:
-                    best = v
-                    best_at = iy * width + ix
-            else:
-                v = -INFINITY
-                if first or v > best:
-                    best = v
-                    best_at = -1
+                at = <int>(iy * width + ix)
+                src = image + at * c
+                if first:
+                    for ci in range(c):
+                        best[ci] = src[ci]
+                        arg[ci] = at
+                else:
+                    for ci in range(c):
+                        v = src[ci]
+                        take = v > best[ci]
+                        best[ci] = v if take else best[ci]
+                        arg[ci] = at if take else arg[ci]
+            elif first:
+                # A later -inf never compares greater: only a first padding cell matters.
+                for ci in range(c):
+                    best[ci] = -INFINITY
+                    arg[ci] = -1
             first = False
-    return best_at
+
+
+cdef int _scratch(Py_ssize_t threads, Py_ssize_t c, void** best, int** arg,
+                  size_t item) except -1:
+    best[0] = malloc(threads * c * item + 1)
+    arg[0] = <int*>malloc(threads * c * sizeof(int) + 1)
+    if best[0] == NULL or arg[0] == NULL:
+        free(best[0])
+        free(arg[0])
+        raise MemoryError("max pooling: cannot allocate %d scratch values" % (threads * c))
+    return 0
 
 
 def max_pool_grad(const cython.floating[:, :, :, ::1] x, const cython.floating[:, :, :, ::1] grad,
@@ -110,25 +135,36 @@ def max_pool_grad(const cython.floating[:, :, :, ::1] x, const cython.floating[:
     """
     cdef Py_ssize_t n = x.shape[0], height = x.shape[1], width = x.shape[2], c = x.shape[3]
     cdef Py_ssize_t out_h = grad.shape[1], out_w = grad.shape[2]
-    cdef Py_ssize_t b, oy, ox, ci, at, i
-    cdef const cython.floating* image
+    cdef Py_ssize_t b, oy, ox, ci, i
+    cdef int threads = threads_for(n * height * width * c * 2)
+    cdef void* best_rows = NULL
+    cdef int* arg_rows = NULL
+    cdef cython.floating* best
+    cdef int* arg
+    cdef const cython.floating* g
     cdef cython.floating* target
-    with nogil:
-        # One image per task: an image's windows overlap, different images never do.
-        for b in prange(n, schedule="static",
-                        num_threads=threads_for(n * height * width * c * 2)):
-            image = &x[b, 0, 0, 0]
-            target = &dx[b, 0, 0, 0]
-            for i in range(height * width * c):
-                target[i] = 0
-            for oy in range(out_h):
-                for ox in range(out_w):
-                    for ci in range(c):
-                        at = _argmax_cell(image, ci, height, width, c,
-                                          oy * stride_h - pad_top, ox * stride_w - pad_left,
-                                          kernel_h, kernel_w)
-                        if at >= 0:
-                            target[at * c + ci] = target[at * c + ci] + grad[b, oy, ox, ci]
+    _scratch(threads, c, &best_rows, &arg_rows, sizeof(cython.floating))
+    try:
+        with nogil:
+            # One image per task: an image's windows overlap, different images never do.
+            for b in prange(n, schedule="static", num_threads=threads):
+                best = <cython.floating*>best_rows + threadid() * c
+                arg = arg_rows + threadid() * c
+                target = &dx[b, 0, 0, 0]
+                for i in range(height * width * c):
+                    target[i] = 0
+                for oy in range(out_h):
+                    for ox in range(out_w):
+                        _window_argmax(&x[b, 0, 0, 0], height, width, c,
+                                       oy * stride_h - pad_top, ox * stride_w - pad_left,
+                                       kernel_h, kernel_w, best, arg)
+                        g = &grad[b, oy, ox, 0]
+                        for ci in range(c):
+                            if arg[ci] >= 0:
+                                target[arg[ci] * c + ci] = target[arg[ci] * c + ci] + g[ci]
+    finally:
+        free(best_rows)
+        free(arg_rows)
 
 
 def max_pool_grad_grad(const cython.floating[:, :, :, ::1] x,
@@ -146,22 +182,33 @@ def max_pool_grad_grad(const cython.floating[:, :, :, ::1] x,
     cdef Py_ssize_t n = x.shape[0], height = x.shape[1], width = x.shape[2], c = x.shape[3]
     cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2]
     cdef Py_ssize_t tasks = n * out_h
-    cdef Py_ssize_t task, b, oy, ox, ci, at
-    with nogil:
-        for task in prange(tasks, schedule="static",
-                           num_threads=threads_for(n * height * width * c)):
-            b = task // out_h
-            oy = task - b * out_h
-            for ox in range(out_w):
-                for ci in range(c):
-                    at = _argmax_cell(&x[b, 0, 0, 0], ci, height, width, c,
-                                      oy * stride_h - pad_top, ox * stride_w - pad_left,
-                                      kernel_h, kernel_w)
-                    if at >= 0:
-                        out[b, oy, ox, ci] = grad[b, at // width, at % width, ci]
-                    else:
-                        out[b, oy, ox, ci] = 0
-
+    cdef Py_ssize_t task, b, oy, ox, ci
+    cdef int threads = threads_for(n * height * width * c)
+    cdef void* best_rows = NULL
+    cdef int* arg_rows = NULL
+    cdef cython.floating* best
+    cdef int* arg
+    cdef const cython.floating* g
+    cdef cython.floating* dst
+    _scratch(threads, c, &best_rows, &arg_rows, sizeof(cython.floating))
+    try:
+        with nogil:
+            for task in prange(tasks, schedule="static", num_threads=threads):
+                best = <cython.floating*>best_rows + threadid() * c
+                arg = arg_rows + threadid() * c
+                b = task // out_h
+                oy = task - b * out_h
+                g = &grad[b, 0, 0, 0]
+                for ox in range(out_w):
+                    _window_argmax(&x[b, 0, 0, 0], height, width, c,
+                                   oy * stride_h - pad_top, ox * stride_w - pad_left,
+                                   kernel_h, kernel_w, best, arg)
+                    dst = &out[b, oy, ox, 0]
+                    for ci in range(c):
+                        dst[ci] = g[arg[ci] * c + ci] if arg[ci] >= 0 else 0
+    finally:
+        free(best_rows)
+        free(arg_rows)
 
 def avg_pool(const cython.floating[:, :, :, ::1] x, cython.floating[:, :, :, ::1] out,
              Py_ssize_t kernel_h, Py_ssize_t kernel_w, Py_ssize_t stride_h, Py_ssize_t stride_w,

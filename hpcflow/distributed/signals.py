@@ -165,3 +165,9 @@ def requeue_if_asked(run=subprocess.run):
         return False
     print("hpcflow: requeued Slurm job %s" % job_id, file=sys.stderr, flush=True)
     return True
+
+
+# Workaround until hpcflow/__init__.py imports the checkpoint ops (through hpcflow.train's
+# Saver export): the launcher imports this module on every rank, so importing them here
+# registers the op types (SaveHDF5, RestoreHDF5, MergeHDF5Index) that worker ranks must know.
+from .. import checkpoint as _checkpoint  # noqa: E402,F401

@@ -6,6 +6,7 @@ non-blocking and completed at the end of each step, so a rank never waits on its
 sends; receives poll so that a stall can be reported (which ranks, which edge) instead of
 hanging silently.
 """
+import collections
 import os
 import sys
 import time
@@ -43,6 +44,7 @@ class Transport:
         self.size = comm.Get_size()
         self._tag_limit = comm.Get_attr(MPI.TAG_UB) or 32767
         self._pending = []  # (request, array kept alive until the send completes)
+        self._stale = collections.Counter()  # (source, tag) -> messages to discard
         self.stall_timeout = stall_timeout_seconds()
         self.deadline_seconds = None  # set per step from ConfigProto.operation_timeout_in_ms
 
@@ -88,9 +90,23 @@ class Transport:
           PeerFailedError: if the sender failed before it could send.
           DeadlineExceededError: if the step's operation timeout expires first.
         """
-        self._wait_for(source, tag, what)
+        while self._stale[(source, tag)]:
+            # A message a timed-out step gave up on: it still comes, and must not be taken
+            # for this step's (messages between two ranks on one tag arrive in order).
+            self._stale[(source, tag)] -= 1
+            self._receive(source, tag)
+        try:
+            self._wait_for(source, tag, what)
+        except errors.DeadlineExceededError:
+            self._stale[(source, tag)] += 1
+            raise
+        return self._receive(source, tag, what)
+
+    def _receive(self, source, tag, what=None):
         status, dtype, shape = self.comm.recv(source=source, tag=tag)
         if status != _OK:
+            if what is None:
+                return None
             raise PeerFailedError(None, None, "Step aborted: rank %d did not send %s: %s"
                                   % (source, what, dtype))
         if dtype == "O":

@@ -24,7 +24,7 @@ import time
 from ..distributed import signals
 from ..framework import errors
 from ..framework.graph import GraphKeys, Operation, get_default_graph
-from ..ops import array_ops, control_flow_ops
+from ..ops import control_flow_ops
 from ..ops import variables as variables_lib
 from ..runtime.session import Session
 from . import queue_runner
@@ -423,6 +423,14 @@ class SessionManager:
         return True, None
 
 
+def _unfinalize(graph):
+    unfinalize = getattr(graph, "_unsafe_unfinalize", None)
+    if unfinalize is not None:
+        unfinalize()
+    else:
+        graph._finalized = False
+
+
 def _name(op):
     if op is None:
         return None
@@ -735,7 +743,8 @@ class _MonitoredSession:
     """Shared code of MonitoredSession and SingularMonitoredSession."""
 
     def __init__(self, session_creator, hooks, should_recover, stop_grace_period_secs=120):
-        self._graph_was_finalized = get_default_graph().finalized
+        self._graph = get_default_graph()
+        self._graph_was_finalized = self._graph.finalized
         self._hooks = list(hooks or [])
         for hook in self._hooks:
             hook.begin()
@@ -771,18 +780,20 @@ class _MonitoredSession:
         return result
 
     def run_step_fn(self, step_fn):
-        """Runs `step_fn(step_context)` (TF1 API); returns its result, or None if it asked to stop."""
+        """Runs `step_fn(step_context)` (TF1 API) and returns its result.
+
+        Raises:
+          ValueError: if `step_fn` does not take exactly a `step_context` argument.
+          StopIteration: if `step_fn` called `step_context.request_stop()`.
+        """
         step_fn_arguments = step_fn.__code__.co_varnames[:step_fn.__code__.co_argcount]
         if step_fn_arguments != ("step_context",) and \
                 step_fn_arguments != ("self", "step_context"):
             raise ValueError("`step_fn` may either have one `step_context` argument, or "
                              "`self` and `step_context` arguments if it's an instance method. "
                              "Got {} instead.".format(step_fn_arguments))
-        try:
-            result = self._sess.run_step_fn(step_fn, self._tf_sess(), run_with_hooks=None)
-        except StopIteration:
-            self._sess._sess._sess._should_stop = True if hasattr(self._sess, "_sess") else None
-            return None
+        # A step_fn's request_stop() raises StopIteration, which leaves the `with` block.
+        result = self._sess.run_step_fn(step_fn, self._tf_sess(), run_with_hooks=None)
         self._exit_if_preempted()
         return result
 
@@ -822,7 +833,8 @@ class _MonitoredSession:
                 self._coordinated_creator.tf_sess = None
                 self._coordinated_creator.coord = None
                 if not self._graph_was_finalized:
-                    get_default_graph()._unsafe_unfinalize()
+                    # As TF: the Scaffold finalized the graph for the session's lifetime only.
+                    _unfinalize(self._graph)
                 self._stop_watching()
 
     def __enter__(self):
@@ -941,6 +953,3 @@ __all__ = ["ChiefSessionCreator", "MonitoredSession", "MonitoredTrainingSession"
            "PREEMPTED_EXIT_CODE", "Scaffold", "SessionCreator", "SessionManager",
            "SessionRunArgs", "SessionRunContext", "SessionRunHook", "SessionRunValues",
            "SingularMonitoredSession", "WorkerSessionCreator"]
-
-# Referenced by name so that tests can patch the array module if needed.
-_array_ops = array_ops

@@ -364,12 +364,9 @@ class Saver:
         ckpt_files.remove_stale_shards(checkpoint_file, token if self._num_shards > 1 else None)
         if write_state:
             self._record_last_checkpoint(checkpoint_file)
-            update_checkpoint_state(
-                save_dir or ".", checkpoint_file, self.last_checkpoints, latest_filename,
-                all_model_checkpoint_timestamps=[t for _, t in self._last_checkpoints],
-                last_preserved_timestamp=self._next_checkpoint_time -
-                self._keep_checkpoint_every_n_hours * 3600,
-                save_relative_paths=self._save_relative_paths)
+            update_checkpoint_state(save_dir or ".", checkpoint_file, self.last_checkpoints,
+                                    latest_filename,
+                                    save_relative_paths=self._save_relative_paths)
             self._maybe_delete_old_checkpoints()
         return checkpoint_file
 

@@ -38,6 +38,15 @@ def test_same_results_as_one_process(script, ranks, one_process):
                                 context="%s at %d ranks" % (script, ranks))
 
 
+@pytest.mark.parametrize("ranks", [3, 4])
+def test_partitioned_embedding_on_two_parameter_servers(ranks, one_process):
+    reference = one_process("sharded_embedding.py")
+    code, out, err, results = harness.run("sharded_embedding.py", ranks, launcher_args=["--ps", "2"])
+    assert code == 0, err[-3000:]
+    assert "/job:ps/task:0" in out and "/job:ps/task:1" in out
+    harness.assert_same_results(reference, results, context="embedding at %d ranks" % ranks)
+
+
 @pytest.mark.parametrize("ranks", [2, 3])
 def test_user_collectives_combine_per_rank_values(ranks, one_process):
     reference = one_process("collectives.py")
@@ -66,6 +75,21 @@ def test_kernel_error_on_any_rank_reaches_rank0(mode, ranks):
     assert code == 0, err[-3000:]
     assert results["caught_names_op"] and results["caught_names_rank"], out
     assert results["again"].tolist() == [4.0] * 4
+
+
+def test_stall_is_reported_with_ranks_and_edge():
+    code, out, err, results = harness.run("stall.py", 2, ["1.5", "100"],
+                                          env={"HPCFLOW_STALL_TIMEOUT": "0.5"})
+    assert code == 0, err[-3000:]
+    assert "stall: rank 1 has waited" in err and "PyFunc:0 from rank 0" in err
+    assert results["second"].tolist() == [6.0, 6.0]
+
+
+def test_operation_timeout_raises_and_the_session_recovers():
+    code, out, err, results = harness.run("stall.py", 2, ["2", "0.5"])
+    assert code == 0, err[-3000:]
+    assert bool(results["info_timed_out"]) and "timed out" in out
+    assert results["second"].tolist() == [6.0, 6.0]
 
 
 @pytest.mark.parametrize("ranks", [1, 3])
