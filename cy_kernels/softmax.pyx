@@ -9,7 +9,7 @@ arrays with at least one column.
 """
 cimport cython
 from cython.parallel cimport prange
-from libc.math cimport exp, expf, log
+from libc.math cimport exp, log
 from libc.stdint cimport int32_t, int64_t
 
 from _threads cimport threads_for
@@ -23,32 +23,82 @@ cdef enum:
     EXP_COST = 8
 
 
-cdef inline cython.floating _exp(cython.floating v) noexcept nogil:
-    if cython.floating is float:
-        return expf(v)
-    else:
-        return exp(v)
+cdef extern from *:
+    """
+    /* exp for float32 that the compiler can vectorize (no call, no branch): Cephes' expf,
+       2^n * p(r) with n = round(x / ln 2), |r| <= ln(2) / 2, within 2 ulp of libm's.
+       Beyond the float range it saturates as expf does: +inf above, 0 below (numpy's
+       expf returns subnormals there, under 1.2e-38). NaN stays NaN. */
+    static inline float hpcflow_expf(float x) {
+        const float high = 88.3762626647949f, low = -87.3365447505531f;
+        float xc = x > high ? high : x;
+        xc = xc < low ? low : xc;
+        /* n from a finite value: converting NaN to int is undefined (r keeps the NaN). */
+        float fx = (xc == xc ? xc : 0.0f) * 1.44269504088896341f + 0.5f;
+        float n = (float)(int)fx;
+        n = n > fx ? n - 1.0f : n;
+        float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
+        float p = 1.9875691500e-4f;
+        p = p * r + 1.3981999507e-3f;
+        p = p * r + 8.3334519073e-3f;
+        p = p * r + 4.1665795894e-2f;
+        p = p * r + 1.6666665459e-1f;
+        p = p * r + 5.0000001201e-1f;
+        p = p * r * r + r + 1.0f;
+        unsigned int bits = (unsigned int)((int)n + 127) << 23;
+        float scale;
+        __builtin_memcpy(&scale, &bits, sizeof(scale));
+        p = p * scale;
+        p = x > high ? __builtin_inff() : p;
+        return x < low ? 0.0f : p;
+    }
+    """
+    float hpcflow_expf(float x) noexcept nogil
 
 
 cdef inline cython.floating _row_max(const cython.floating* row, Py_ssize_t n) noexcept nogil:
     # NaN in a row makes every output of the row NaN either way, so `>` may skip it here.
-    cdef cython.floating m = row[0]
-    cdef Py_ssize_t j
-    for j in range(1, n):
-        if row[j] > m:
-            m = row[j]
-    return m
+    # Four running maxima: independent selects instead of one dependent chain.
+    cdef cython.floating m0 = row[0], m1 = row[0], m2 = row[0], m3 = row[0]
+    cdef Py_ssize_t j = 0
+    while j + 4 <= n:
+        m0 = row[j] if row[j] > m0 else m0
+        m1 = row[j + 1] if row[j + 1] > m1 else m1
+        m2 = row[j + 2] if row[j + 2] > m2 else m2
+        m3 = row[j + 3] if row[j + 3] > m3 else m3
+        j = j + 4
+    while j < n:
+        m0 = row[j] if row[j] > m0 else m0
+        j = j + 1
+    m0 = m1 if m1 > m0 else m0
+    m2 = m3 if m3 > m2 else m2
+    return m2 if m2 > m0 else m0
 
 
 cdef inline double _exp_shifted(const cython.floating* row, cython.floating* out,
                                 cython.floating shift, Py_ssize_t n) noexcept nogil:
     """out[j] = exp(row[j] - shift); returns their sum (in double)."""
-    cdef double total = 0
+    cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0
     cdef Py_ssize_t j
-    for j in range(n):
-        out[j] = _exp(row[j] - shift)
-        total += out[j]
-    return total
+    # First the exponentials alone (a loop the compiler vectorizes for float32)...
+    if cython.floating is float:
+        for j in range(n):
+            out[j] = hpcflow_expf(row[j] - shift)
+    else:
+        for j in range(n):
+            out[j] = exp(row[j] - shift)
+    # ...then their sum, in four independent double chains.
+    j = 0
+    while j + 4 <= n:
+        s0 = s0 + out[j]
+        s1 = s1 + out[j + 1]
+        s2 = s2 + out[j + 2]
+        s3 = s3 + out[j + 3]
+        j = j + 4
+    while j < n:
+        s0 = s0 + out[j]
+        j = j + 1
+    return (s0 + s1) + (s2 + s3)
 
 
 def softmax(const cython.floating[:, ::1] logits, cython.floating[:, ::1] out, bint log_softmax):

@@ -215,11 +215,19 @@ def render_svg(trace, width=1400, title=None):
     lanes = sorted({(e["pid"], e["tid"]) for e in boxes} |
                    {k for k in thread_names if k[0] in {b["pid"] for b in boxes}})
     end = max((e["ts"] + e["dur"] for e in boxes), default=1)
-    label_width, lane_height, top = 330, 26, 50 if title else 24
+    label_width, lane_height, header_height = 90, 24, 20
+    top = 50 if title else 24
     plot_width = width - label_width - 20
     scale = plot_width / float(end)
-    row = {lane: i for i, lane in enumerate(lanes)}
-    height = top + lane_height * len(lanes) + 70
+    # Each process gets a header row with its name, then one row per thread lane.
+    row_y, y = {}, top
+    for lane in lanes:
+        if not row_y or lane[0] != previous_pid:
+            y += header_height
+        row_y[lane] = y
+        y += lane_height
+        previous_pid = lane[0]
+    height = y + 70
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
            'font-family="DejaVu Sans, Arial, sans-serif" font-size="11">' % (width, height),
            '<rect width="100%" height="100%" fill="white"/>',
@@ -229,22 +237,23 @@ def render_svg(trace, width=1400, title=None):
         out.append('<text x="10" y="22" font-size="15" font-weight="bold">%s</text>'
                    % html.escape(title))
     previous_pid = None
-    for lane, i in row.items():
-        y = top + i * lane_height
+    for i, lane in enumerate(lanes):
+        y = row_y[lane]
         if lane[0] != previous_pid:
-            out.append('<line x1="0" x2="%d" y1="%d" y2="%d" stroke="#999"/>' % (width, y, y))
+            out.append('<line x1="0" x2="%d" y1="%d" y2="%d" stroke="#999"/>'
+                       % (width, y - header_height, y - header_height))
             out.append('<text x="6" y="%d" font-weight="bold">%s</text>'
-                       % (y + 16, html.escape(process_names.get(lane[0], "pid %d" % lane[0]))))
+                       % (y - 5, html.escape(process_names.get(lane[0], "pid %d" % lane[0]))))
             previous_pid = lane[0]
         out.append('<rect x="%d" y="%d" width="%d" height="%d" fill="%s"/>'
                    % (label_width, y + 1, plot_width, lane_height - 2,
-                      "#f4f4f4" if i % 2 else "#fafafa"))
+                      "#f1f1f1" if i % 2 else "#f8f8f8"))
         out.append('<text x="%d" y="%d" text-anchor="end" fill="#555">%s</text>'
                    % (label_width - 6, y + 16, html.escape(thread_names.get(lane, ""))))
     for e in boxes:
         x = label_width + e["ts"] * scale
         w = max(e["dur"] * scale, 1.0)
-        y = top + row[(e["pid"], e["tid"])] * lane_height + 3
+        y = row_y[(e["pid"], e["tid"])] + 3
         label = e["name"]
         if e.get("cat") == "MPI" and e["args"].get("bytes"):
             label += " " + _format_bytes(e["args"]["bytes"])
@@ -262,15 +271,15 @@ def render_svg(trace, width=1400, title=None):
         if e.get("ph") != "t" or e["id"] not in starts:
             continue
         s = starts[e["id"]]
-        if (s["pid"], s["tid"]) not in row or (e["pid"], e["tid"]) not in row:
+        if (s["pid"], s["tid"]) not in row_y or (e["pid"], e["tid"]) not in row_y:
             continue
         x1 = label_width + s["ts"] * scale
-        y1 = top + row[(s["pid"], s["tid"])] * lane_height + lane_height / 2
+        y1 = row_y[(s["pid"], s["tid"])] + lane_height / 2
         x2 = label_width + e["ts"] * scale
-        y2 = top + row[(e["pid"], e["tid"])] * lane_height + lane_height / 2
+        y2 = row_y[(e["pid"], e["tid"])] + lane_height / 2
         out.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#333" '
                    'stroke-width="1" marker-end="url(#arrow)"/>' % (x1, y1, x2, y2))
-    axis_y = top + lane_height * len(lanes) + 14
+    axis_y = max(row_y.values(), default=top) + lane_height + 14
     out.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="#333"/>'
                % (label_width, label_width + plot_width, axis_y, axis_y))
     step = _tick_step(end)

@@ -40,3 +40,12 @@ def kernel_for(record, preference=None):
     from ..framework import errors
     raise errors.NotFoundError(None, None, "No kernel registered for op type %r on backends %s"
                                % (record.type, list(preference or cpu_preference())))
+
+
+def kernel_for_op(op, preference=None):
+    """(backend name, kernel) for one op of a plan: the executor's single dispatch point.
+
+    Today every op runs on the CPU tables; device-specific choices (an op placed on a GPU)
+    are made here.
+    """
+    return kernel_for(op._record, preference)

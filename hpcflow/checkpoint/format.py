@@ -18,7 +18,8 @@ dataset `weights`). A name that is also a group because other variables live und
 carries its variable's name in attribute `hpcflow_name`, so readers never guess.
 
 Attributes of the root group: `hpcflow_format_version`, `hpcflow_version`,
-`global_step` (when known) and, for an index, `num_shards` and `shard_token`.
+`checksum_algorithm`, `global_step` (when known), `writer_rank` (the MPI rank that wrote
+the file) and, for an index, `num_shards` and `shard_token`.
 Attributes of a dataset: `hpcflow_name`, then either `checksum` (of the whole value) or,
 for a partitioned variable written slice by slice, `slice_offsets`, `slice_shapes` and
 `slice_checksums` (one row per stored slice).
@@ -44,6 +45,7 @@ ATTR_GLOBAL_STEP = "global_step"
 ATTR_NUM_SHARDS = "num_shards"
 ATTR_SHARD_TOKEN = "shard_token"
 ATTR_CHECKSUM_ALGORITHM = "checksum_algorithm"
+ATTR_WRITER_RANK = "writer_rank"
 ATTR_NAME = "hpcflow_name"
 ATTR_CHECKSUM = "checksum"
 ATTR_SLICE_OFFSETS = "slice_offsets"

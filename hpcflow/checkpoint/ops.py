@@ -12,6 +12,8 @@ Inputs are the checkpoint prefix, the global step and a per-save token (all fed 
 not copies). Attributes describe each variable: its checkpoint name, its session-state
 name, and for a slice of a partitioned variable the full shape and offset.
 """
+import errno
+
 import numpy as np
 
 from ..framework import dtypes, errors, registry, sharding
@@ -36,6 +38,16 @@ def _text(value):
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
+def _io_error(error, what):
+    """The TF error for an OSError while writing `what` (never Aborted/Unavailable: a
+    MonitoredSession would retry those forever)."""
+    cls = {errno.ENOSPC: errors.ResourceExhaustedError, errno.EDQUOT: errors.ResourceExhaustedError,
+           errno.EACCES: errors.PermissionDeniedError, errno.EPERM: errors.PermissionDeniedError,
+           errno.EROFS: errors.PermissionDeniedError,
+           errno.ENOENT: errors.NotFoundError}.get(error.errno, errors.UnknownError)
+    return cls(None, None, "%s: %s" % (what, error))
+
+
 def _entries(keys, var_names, full_shapes, var_offsets, values):
     return [ckpt_writer.Entry(key, value, full_shape, offset, var_name)
             for key, var_name, full_shape, offset, value
@@ -52,13 +64,12 @@ def _save_kernel(ctx, prefix, step, token, *values, keys, var_names, full_shapes
     entries = _entries(keys, var_names, full_shapes, var_offsets, values)
     try:
         if num_shards == 1:
-            ckpt_writer.write_checkpoint(prefix, entries, step)
+            ckpt_writer.write_checkpoint(prefix, entries, step, ctx.rank)
         else:
             path = ckpt_format.shard_filename(prefix, shard, num_shards, _text(token))
-            ckpt_writer.write_shard(path, entries, step)
+            ckpt_writer.write_shard(path, entries, step, ctx.rank)
     except OSError as e:
-        raise errors.UnavailableError(None, None, "Cannot write checkpoint %s on rank %d: %s"
-                                      % (prefix, ctx.rank, e)) from None
+        raise _io_error(e, "Cannot write checkpoint %s on rank %d" % (prefix, ctx.rank)) from None
     return None
 
 
@@ -109,10 +120,9 @@ def _merge_kernel(ctx, prefix, step, token, *, num_shards):
     prefix, token = _text(prefix), _text(token)
     shards = [ckpt_format.shard_filename(prefix, i, num_shards, token) for i in range(num_shards)]
     try:
-        ckpt_writer.write_index(prefix, shards, int(step), token)
+        ckpt_writer.write_index(prefix, shards, int(step), token, ctx.rank)
     except OSError as e:
-        raise errors.UnavailableError(None, None, "Cannot write the index of checkpoint %s: %s"
-                                      % (prefix, e)) from None
+        raise _io_error(e, "Cannot write the index of checkpoint %s" % prefix) from None
     return None
 
 

@@ -34,8 +34,10 @@ def _hpcflow_version():
     return __version__
 
 
-def _root_attrs(f, global_step):
+def _root_attrs(f, global_step, rank=None):
     f.attrs[ckpt_format.ATTR_FORMAT_VERSION] = ckpt_format.FORMAT_VERSION
+    if rank is not None:
+        f.attrs[ckpt_format.ATTR_WRITER_RANK] = np.int64(rank)
     f.attrs[ckpt_format.ATTR_HPCFLOW_VERSION] = _hpcflow_version()
     f.attrs[ckpt_format.ATTR_CHECKSUM_ALGORITHM] = ckpt_format.CHECKSUM_ALGORITHM
     if global_step is not None and global_step >= 0:
@@ -83,7 +85,7 @@ def _group_by_key(entries, what):
     return by_key
 
 
-def write_checkpoint(path, entries, global_step=None):
+def write_checkpoint(path, entries, global_step=None, rank=None):
     """Writes a complete checkpoint file at `path` (atomically): one dataset per name.
 
     Slices of a partitioned variable are written into one dataset of the full shape.
@@ -92,6 +94,7 @@ def write_checkpoint(path, entries, global_step=None):
       path: the checkpoint prefix (the file to create or replace).
       entries: a list of Entry.
       global_step: the step to record, or None.
+      rank: the MPI rank writing the file, recorded for diagnosis (None: not recorded).
 
     Raises:
       InvalidArgumentError: for conflicting entries or a slice outside its full shape.
@@ -101,7 +104,7 @@ def write_checkpoint(path, entries, global_step=None):
     paths = ckpt_format.dataset_paths(by_key)
     with files.atomic_path(path) as temp:
         with h5py.File(temp, "w", locking=False) as f:
-            _root_attrs(f, global_step)
+            _root_attrs(f, global_step, rank)
             for key, group in by_key.items():
                 if group[0].full_shape is None:
                     _create_whole(f, paths[key], key, group[0].value)
@@ -130,7 +133,7 @@ def _set_slice_attrs(dataset, key, offsets, shapes, sums):
     dataset.attrs[ckpt_format.ATTR_SLICE_CHECKSUMS] = np.array(sums, np.uint64).reshape(-1, 2)
 
 
-def write_shard(path, entries, global_step=None):
+def write_shard(path, entries, global_step=None, rank=None):
     """Writes one shard file at `path` (atomically): whole variables and separate slices.
 
     A slice is stored as its own dataset, named by the variable holding it, with its place
@@ -144,7 +147,7 @@ def write_shard(path, entries, global_step=None):
     paths = ckpt_format.dataset_paths(stored_names)
     with files.atomic_path(path) as temp:
         with h5py.File(temp, "w", locking=False) as f:
-            _root_attrs(f, global_step)
+            _root_attrs(f, global_step, rank)
             for name, entry in zip(stored_names, entries):
                 extra = None
                 if entry.full_shape is not None:
@@ -164,7 +167,7 @@ def _shard_datasets(h5file):
     return found
 
 
-def write_index(prefix, shard_paths, global_step=None, token=""):
+def write_index(prefix, shard_paths, global_step=None, token="", rank=None):
     """Writes the index file `prefix` (atomically) over the published `shard_paths`.
 
     Whole variables become external links to their shard's dataset; partitioned variables
@@ -212,7 +215,7 @@ def write_index(prefix, shard_paths, global_step=None, token=""):
     paths = ckpt_format.dataset_paths(list(whole) + list(sliced))
     with files.atomic_path(prefix) as temp:
         with h5py.File(temp, "w", locking=False) as f:
-            _root_attrs(f, global_step)
+            _root_attrs(f, global_step, rank)
             f.attrs[ckpt_format.ATTR_NUM_SHARDS] = len(shard_paths)
             f.attrs[ckpt_format.ATTR_SHARD_TOKEN] = token
             for key, (base, target) in whole.items():

@@ -6,7 +6,7 @@ import threading
 from . import device as device_lib
 from . import dtypes
 from . import registry
-from .tensor_shape import TensorShape, as_shape
+from .tensor_shape import as_shape
 
 
 class Tensor:

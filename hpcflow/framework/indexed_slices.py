@@ -5,7 +5,6 @@ to the touched rows only, so a 1M-row embedding is never densified on a training
 """
 import collections
 
-from .graph import Tensor
 from .tensor_conversion import register_tensor_conversion_function
 
 IndexedSlicesValue = collections.namedtuple("IndexedSlicesValue",

@@ -15,7 +15,7 @@ import numbers
 import numpy as np
 
 from ..framework import dtypes, errors, registry, sharding, tensor_util
-from ..framework.graph import Tensor, get_default_graph
+from ..framework.graph import Tensor, graph_for_inputs
 from ..framework.tensor_conversion import convert_to_tensor, is_tensor_like
 from ..framework.tensor_shape import Dimension, TensorShape, as_shape, unknown_shape
 from .op_helpers import apply_op, as_tensor
@@ -247,12 +247,8 @@ def _broadcast_dims(a, b, op_name):
 
 
 def _apply(op_type, inputs, attrs=None, name=None):
-    """`op_helpers.apply_op` in the function graph being built, if any (which captures outer
-    inputs), else in the inputs' graph."""
-    graph = get_default_graph()
-    if not graph.building_function and inputs:
-        graph = inputs[0].graph
-    return apply_op(op_type, inputs, attrs, name=name, graph=graph)
+    """`op_helpers.apply_op` (which picks the function graph being built, if any)."""
+    return apply_op(op_type, inputs, attrs, name=name)
 
 
 def _math():
@@ -371,7 +367,7 @@ def _op_scope(name, default, values=()):
     Inputs converted inside get names under the scope ("Reshape/shape"), and the op created
     with `name=scope` takes the scope's own name ("Reshape"), as TF's op wrappers do.
     """
-    graph = _graph_of(values)
+    graph = graph_for_inputs(values)
     with graph.as_default(), graph.name_scope(name if name is not None else default) as scope:
         key = scope[:-1].lower()
         count = graph._names_in_use.get(key)
@@ -969,20 +965,6 @@ def concat(values, axis, name="concat"):
         tensors = [as_tensor(v, name="values") for v in values]
         axis_t = _index_input(axis, "axis", "ConcatV2")
         return _apply("ConcatV2", tensors + [axis_t], {"N": len(tensors)}, name=scope)
-
-
-def _graph_of(values):
-    """The graph new ops on `values` go into: the function being built, else the values'."""
-    default = get_default_graph()
-    if default.building_function:
-        return default
-    for v in values:
-        if isinstance(v, Tensor):
-            return v.graph
-        g = getattr(v, "graph", None)
-        if g is not None and hasattr(g, "create_op"):
-            return g
-    return get_default_graph()
 
 
 # -- Split, SplitV -----------------------------------------------------------------------------

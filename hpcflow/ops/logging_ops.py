@@ -14,23 +14,11 @@ import weakref
 import numpy as np
 
 from ..framework import dtypes, errors, registry, sharding
-from ..framework.graph import Tensor, get_default_graph
+from ..framework.graph import Tensor, graph_for_inputs  # noqa: F401 - re-exported
 from ..framework.tensor_conversion import convert_to_tensor
 from ..framework.tensor_shape import TensorShape
 
 _logger = logging.getLogger("hpcflow")
-
-
-def graph_for_inputs(values):
-    """The graph new ops on `values` belong to, by TF's rule: the function being built
-    (a cond/while body, which captures outer tensors), else the inputs' graph."""
-    graph = get_default_graph()
-    if graph.building_function:
-        return graph
-    for value in values:
-        if isinstance(value, Tensor):
-            return value.graph
-    return graph
 
 
 # -- TensorFlow's value summaries (Tensor::SummarizeValue) ------------------------------------

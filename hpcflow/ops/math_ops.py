@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from ..framework import dtypes, errors, registry, sharding, tensor_util
-from ..framework.graph import Graph, Tensor, get_default_graph
+from ..framework.graph import Tensor, graph_for_inputs
 from ..framework.tensor_conversion import (convert_binary_operands, convert_to_tensor,
                                            is_tensor_like)
 from ..framework.tensor_shape import TensorShape, unknown_shape
@@ -62,21 +62,6 @@ def _check_same_dtype(op, names=("x", "y")):
                                             names[0]))
 
 
-def _graph_of(values):
-    # Inside a function body (cond/while branch) ops go to that graph, which captures outer
-    # tensors itself (as TF's _get_graph_from_inputs).
-    default = get_default_graph()
-    if default.building_function:
-        return default
-    for v in values:
-        if isinstance(v, Tensor):
-            return v.graph
-        graph = getattr(v, "graph", None)
-        if isinstance(graph, Graph):
-            return graph
-    return default
-
-
 @contextlib.contextmanager
 def _op_scope(name, default_name, values):
     """TF's `with ops.name_scope(name, default_name, values) as scope`, on the values' graph.
@@ -84,25 +69,14 @@ def _op_scope(name, default_name, values):
     Python operands converted inside get names under the scope ("Add/y"), and an op created
     with `name=scope` (ending in '/') takes exactly the scope's name, as TF's gen ops do.
     """
-    graph = _graph_of(values)
+    graph = graph_for_inputs(values)
     with graph.as_default(), graph.name_scope(name if name is not None else default_name) as s:
         yield s
 
 
 def _apply(op_type, inputs, attrs=None, name=None):
-    """`apply_op` for an op named exactly by its scope (`name` = "scope/"), as TF's gen ops.
-
-    The scope already marked the name as used. Graph.unique_op_name counts an exact name
-    once more, which would shift later names ("add_2" where TF says "add_1"), so the count
-    is restored; this is a no-op if the graph does not count exact names.
-    """
-    graph = _graph_of(inputs)
-    key = name[:-1].lower() if name and name.endswith("/") else None
-    before = graph._names_in_use.get(key) if key else None
-    outputs = apply_op(op_type, inputs, attrs, name=name, graph=graph)
-    if before is not None:
-        graph._names_in_use[key] = before
-    return outputs
+    """`apply_op` for an op named exactly by its scope (`name` = "scope/"), as TF's gen ops."""
+    return apply_op(op_type, inputs, attrs, name=name)
 
 
 def _dense_grad(fn):

@@ -332,7 +332,8 @@ class Saver:
         Raises:
           TypeError: if `sess` is not a Session.
           ValueError: if the parent directory does not exist or names collide.
-          UnavailableError: if a rank cannot write its file.
+          ResourceExhaustedError, PermissionDeniedError, NotFoundError, UnknownError: if a
+            rank cannot write its file (disk full, read-only, ...), naming the rank.
         """
         self.build()
         if self._is_empty:
