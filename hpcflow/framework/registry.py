@@ -15,8 +15,8 @@ with `register_kernel`. A kernel declared with `context=True` receives the execu
 context (variables, queues, random state) as its first argument. `stateful=True` marks
 ops whose result is not a pure function of their inputs (never folded or merged).
 """
-import inspect
 import os
+import sys
 
 from . import errors
 
@@ -51,8 +51,10 @@ _OPS = {}
 
 
 def _caller_location(depth=2):
-    frame = inspect.stack()[depth]
-    return "%s:%d" % (os.path.relpath(frame.filename), frame.lineno)
+    # sys._getframe, not inspect.stack(): the latter reads source files and made importing
+    # hpcflow (hundreds of registrations) take seconds.
+    frame = sys._getframe(depth)
+    return "%s:%d" % (os.path.basename(frame.f_code.co_filename), frame.f_lineno)
 
 
 def register_op(op_type, shape, numpy=None, gradient=None, sharding=None, stateful=False,
