@@ -77,13 +77,19 @@ def _compiles_with(compiler, flags):
 
 
 class BuildExt(build_ext):
-    """build_ext that adds OpenMP flags when the compiler supports them."""
+    """build_ext that adds OpenMP flags when the compiler supports them (and, for GCC-like
+    compilers, -fno-trapping-math so that compare-and-select loops vectorize)."""
 
     def build_extensions(self):
         if self.compiler.compiler_type == "msvc":
             compile_flags, link_flags = ["/openmp"], []
         else:
             compile_flags, link_flags = ["-fopenmp"], ["-fopenmp"]
+            # The kernels never read floating-point exception flags; without this, GCC
+            # keeps every float compare as a branch and vectorizes no max/select loop.
+            for extension in self.extensions:
+                extension.extra_compile_args = list(extension.extra_compile_args) + [
+                    "-fno-trapping-math"]
         if _compiles_with(self.compiler, compile_flags + link_flags):
             for extension in self.extensions:
                 extension.extra_compile_args = list(extension.extra_compile_args) + compile_flags

@@ -10,6 +10,7 @@ cimport cython
 from cython.parallel cimport prange
 from libc.stdlib cimport calloc, free
 
+from _simd cimport row_sum
 from _threads cimport threads_for
 
 
@@ -108,14 +109,11 @@ def bias_add_grad_middle(const cython.floating[:, :, ::1] grad, cython.floating[
       out: [C], overwritten.
     """
     cdef Py_ssize_t n = grad.shape[0], c = grad.shape[1], inner = grad.shape[2]
-    cdef Py_ssize_t ci, b, i
-    cdef const cython.floating* src
+    cdef Py_ssize_t ci, b
     cdef double total
     with nogil:
         for ci in prange(c, schedule="static", num_threads=threads_for(n * c * inner)):
             total = 0
             for b in range(n):
-                src = &grad[b, ci, 0]
-                for i in range(inner):
-                    total = total + src[i]
+                total = total + row_sum(&grad[b, ci, 0], inner)
             out[ci] = <cython.floating>total

@@ -27,8 +27,8 @@ def im2col(const cython.floating[:, :, :, ::1] x, cython.floating[:, ::1] cols,
       out_h, out_w, kernel_h, ...: the window walk (pads before; pads after are implied).
     """
     cdef Py_ssize_t n = x.shape[0], height = x.shape[1], width = x.shape[2], c = x.shape[3]
-    cdef Py_ssize_t tasks = n * out_h
-    cdef Py_ssize_t task, b, oy, ox, ky, kx, iy, ix, ci, row, col
+    cdef Py_ssize_t tasks = n * out_h, run = kernel_w * c
+    cdef Py_ssize_t task, b, oy, ox, ky, kx, iy, ix, ci, row, col, left
     cdef const cython.floating* src
     cdef cython.floating* dst
     if cols.shape[0] != tasks * out_w or cols.shape[1] != kernel_h * kernel_w * c:
@@ -43,10 +43,20 @@ def im2col(const cython.floating[:, :, :, ::1] x, cython.floating[:, ::1] cols,
             for ox in range(out_w):
                 row = task * out_w + ox
                 col = 0
+                left = ox * stride_w - pad_left
                 for ky in range(kernel_h):
                     iy = oy * stride_h - pad_top + ky * dilation_h
+                    if (0 <= iy < height and dilation_w == 1 and left >= 0 and
+                            left + kernel_w <= width):
+                        # The window row is kernel_w * c contiguous values: one run.
+                        dst = &cols[row, col]
+                        src = &x[b, iy, left, 0]
+                        for ci in range(run):
+                            dst[ci] = src[ci]
+                        col = col + run
+                        continue
                     for kx in range(kernel_w):
-                        ix = ox * stride_w - pad_left + kx * dilation_w
+                        ix = left + kx * dilation_w
                         dst = &cols[row, col]
                         if 0 <= iy < height and 0 <= ix < width:
                             src = &x[b, iy, ix, 0]
@@ -64,8 +74,9 @@ def col2im(const cython.floating[:, ::1] cols, cython.floating[:, :, :, ::1] dx,
            Py_ssize_t dilation_w, Py_ssize_t pad_top, Py_ssize_t pad_left):
     """The adjoint of `im2col`: dx[n, iy, ix, c] = sum of the patch entries that read it.
 
-    Written as a gather (each input pixel sums the patch entries that cover it, in kernel
-    order), so the pixels are independent and the loop runs in parallel with no atomics.
+    Written per input row (each task owns one row of one image and sums into it the patch
+    entries that cover it, in kernel order), so tasks never write the same element and the
+    loop runs in parallel with no atomics.
 
     Args:
       cols: patch gradients [N*OH*OW, KH*KW*C], laid out as `im2col` writes patches.
@@ -73,9 +84,10 @@ def col2im(const cython.floating[:, ::1] cols, cython.floating[:, :, :, ::1] dx,
     """
     cdef Py_ssize_t n = dx.shape[0], height = dx.shape[1], width = dx.shape[2], c = dx.shape[3]
     cdef Py_ssize_t tasks = n * height
-    cdef Py_ssize_t task, b, iy, ix, ky, kx, ty, tx, oy, ox, ci, row
+    cdef Py_ssize_t task, b, iy, ix, ky, kx, ty, oy, ox, ci, row
     cdef const cython.floating* src
     cdef cython.floating* dst
+    cdef cython.floating* line
     if cols.shape[0] != n * out_h * out_w or cols.shape[1] != kernel_h * kernel_w * c:
         raise ValueError("col2im: cols has shape (%d, %d), expected (%d, %d)"
                          % (cols.shape[0], cols.shape[1], n * out_h * out_w,
@@ -85,25 +97,24 @@ def col2im(const cython.floating[:, ::1] cols, cython.floating[:, :, :, ::1] dx,
                            num_threads=threads_for(cols.shape[0] * cols.shape[1])):
             b = task // height
             iy = task - b * height
-            for ix in range(width):
-                dst = &dx[b, iy, ix, 0]
-                for ci in range(c):
-                    dst[ci] = 0
-                for ky in range(kernel_h):
-                    ty = iy + pad_top - ky * dilation_h
-                    if ty < 0 or ty % stride_h != 0:
-                        continue
-                    oy = ty // stride_h
-                    if oy >= out_h:
-                        continue
-                    for kx in range(kernel_w):
-                        tx = ix + pad_left - kx * dilation_w
-                        if tx < 0 or tx % stride_w != 0:
-                            continue
-                        ox = tx // stride_w
-                        if ox >= out_w:
+            line = &dx[b, iy, 0, 0]
+            for ix in range(width * c):
+                line[ix] = 0
+            # Sum in (ky, kx) order, as im2col lays patches out; one division per kernel row.
+            for ky in range(kernel_h):
+                ty = iy + pad_top - ky * dilation_h
+                if ty < 0 or ty % stride_h != 0:
+                    continue
+                oy = ty // stride_h
+                if oy >= out_h:
+                    continue
+                for kx in range(kernel_w):
+                    for ox in range(out_w):
+                        ix = ox * stride_w - pad_left + kx * dilation_w
+                        if ix < 0 or ix >= width:
                             continue
                         row = (b * out_h + oy) * out_w + ox
                         src = &cols[row, (ky * kernel_w + kx) * c]
+                        dst = line + ix * c
                         for ci in range(c):
                             dst[ci] = dst[ci] + src[ci]

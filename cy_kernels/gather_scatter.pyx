@@ -1,6 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False
-"""Row gather and row scatter-add: GatherV2 on axis 0, UnsortedSegmentSum, ScatterAdd.
+"""Row gather and row scatter-add: GatherV2 on axis 0, UnsortedSegmentSum, ScatterAdd and
+SparseApplyGradientDescent.
 
 Gather copies whole rows (any dtype: rows are moved as bytes), in parallel over the
 indices. Scatter-add adds rows in index order (repeated indices accumulate one after the
@@ -50,13 +51,15 @@ def gather_rows(const unsigned char[:, ::1] params, const index_t[::1] indices,
 
 
 def scatter_add_rows(cython.floating[:, ::1] target, const index_t[::1] indices,
-                     const cython.floating[:, ::1] updates):
-    """target[indices[i], :] += updates[i, :] for each i in order; negative indices are skipped.
+                     const cython.floating[:, ::1] updates, cython.floating scale=1):
+    """target[indices[i], :] += scale * updates[i, :] for each i in order; negative indices
+    are skipped.
 
     Args:
       target: [rows, cols], updated in place.
       indices: [n] row indices, < rows (negative ones are dropped, as UnsortedSegmentSum does).
       updates: [n, cols].
+      scale: a factor applied to each update (1 adds the updates exactly as they are).
 
     Returns:
       -1, or the first position whose index is >= rows: then nothing is written.
@@ -86,6 +89,10 @@ def scatter_add_rows(cython.floating[:, ::1] target, const index_t[::1] indices,
                     continue
                 dst = &target[row, 0]
                 src = &updates[i, 0]
-                for j in range(start, stop):
-                    dst[j] = dst[j] + src[j]
+                if scale == 1:
+                    for j in range(start, stop):
+                        dst[j] = dst[j] + src[j]
+                else:
+                    for j in range(start, stop):
+                        dst[j] = dst[j] + scale * src[j]
     return -1

@@ -14,6 +14,7 @@ from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
 
+from _simd cimport max_into
 from _threads cimport threads_for
 
 
@@ -42,8 +43,6 @@ def max_pool(const cython.floating[:, :, :, ::1] x, cython.floating[:, :, :, ::1
     cdef Py_ssize_t tasks = n * out_h
     cdef Py_ssize_t task, b, oy, ox, ky, kx, iy, ix, ci
     cdef cython.floating* dst
-    cdef const cython.floating* src
-    cdef cython.floating v, cur
     with nogil:
         for task in prange(tasks, schedule="static",
                            num_threads=threads_for(x.shape[0] * x.shape[1] * x.shape[2] * c)):
@@ -61,13 +60,9 @@ def max_pool(const cython.floating[:, :, :, ::1] x, cython.floating[:, :, :, ::1
                         ix = ox * stride_w - pad_left + kx
                         if ix < 0 or ix >= width:
                             continue
-                        src = &x[b, iy, ix, 0]
-                        for ci in range(c):
-                            v = src[ci]
-                            cur = dst[ci]
-                            # A select, not a branch (random data mispredicts half the
-                            # time); v != v: a NaN wins and then stays, as in np.maximum.
-                            dst[ci] = v if (v > cur) | (v != v) else cur
+                        # A vectorized select, not a branch (random data mispredicts
+                        # half the time); NaN wins and stays, as in np.maximum.
+                        max_into(dst, &x[b, iy, ix, 0], c)
 
 
 cdef inline void _window_argmax(const cython.floating* image, Py_ssize_t height,

@@ -112,7 +112,8 @@ class Timeline:
             for tid, name in ((_COMPUTE_TID, "compute"), (_MPI_TID, "MPI")):
                 events.append({"name": "thread_name", "ph": "M", "pid": pid, "tid": tid,
                                "args": {"name": name}})
-        nodes = [(dev.device, node) for dev in self._step_stats.dev_stats for node in dev.node_stats]
+        nodes = [(dev.device, node) for dev in self._step_stats.dev_stats
+                 for node in dev.node_stats]
         origin = min((node.all_start_micros for _, node in nodes), default=0)
         sends, receives = {}, {}
         for device, node in nodes:
@@ -220,9 +221,9 @@ def render_svg(trace, width=1400, title=None):
     plot_width = width - label_width - 20
     scale = plot_width / float(end)
     # Each process gets a header row with its name, then one row per thread lane.
-    row_y, y = {}, top
+    row_y, y, previous_pid = {}, top, None
     for lane in lanes:
-        if not row_y or lane[0] != previous_pid:
+        if lane[0] != previous_pid:
             y += header_height
         row_y[lane] = y
         y += lane_height

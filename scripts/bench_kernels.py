@@ -120,6 +120,31 @@ def _scatter_add_cases(rng):
     return [("scatter_add 10000x64 [2560]", var, indices, updates)]
 
 
+class _State:
+    """The one method of a session state that SparseApplyGradientDescent uses."""
+
+    def __init__(self, variables):
+        self.variables = variables
+
+    def read_variable(self, name):
+        return self.variables[name]
+
+
+class _Context:
+    def __init__(self, variables):
+        self.state = _State(variables)
+
+
+def _sparse_sgd_cases(rng):
+    """(name, context for numpy, context for cython, args, attrs): an embedding update."""
+    table = rng.standard_normal((50000, 128)).astype(np.float32)
+    indices = rng.integers(0, 50000, 4096)  # repeats: the reference deduplicates them
+    grad = rng.standard_normal((4096, 128)).astype(np.float32)
+    attrs = dict(var_name="table", slot_names=[], var_shape=[50000, 128], sparse=True)
+    return [("sparse SGD 50000x128 [4096]", _Context({"table": table.copy()}),
+             _Context({"table": table.copy()}), (np.float32(0.01), grad, indices), attrs)]
+
+
 def _time(fn, number):
     start = time.perf_counter()
     for _ in range(number):
@@ -183,6 +208,19 @@ def main(argv=None):
         agree = bool(np.allclose(a, b, rtol=1e-5, atol=1e-5))
         t_numpy, t_cython = compare(lambda: np.add.at(a, indices, updates),
                                     lambda: cython_backend._scatter_add_at(b, indices, updates),
+                                    args.repeats)
+        print("%-38s %10.1fus %10.1fus %8.2f  %s" % (name, t_numpy * 1e6, t_cython * 1e6,
+                                                     t_cython / t_numpy, agree))
+    for name, numpy_ctx, cython_ctx, call_args, attrs in _sparse_sgd_cases(rng):
+        if args.only not in name:
+            continue
+        numpy_kernel = _kernel("SparseApplyGradientDescent", "numpy")
+        cython_kernel = _kernel("SparseApplyGradientDescent", "cython")
+        agree = bool(np.allclose(numpy_kernel(numpy_ctx, *call_args, **attrs),
+                                 cython_kernel(cython_ctx, *call_args, **attrs),
+                                 rtol=1e-5, atol=1e-5))
+        t_numpy, t_cython = compare(lambda: numpy_kernel(numpy_ctx, *call_args, **attrs),
+                                    lambda: cython_kernel(cython_ctx, *call_args, **attrs),
                                     args.repeats)
         print("%-38s %10.1fus %10.1fus %8.2f  %s" % (name, t_numpy * 1e6, t_cython * 1e6,
                                                      t_cython / t_numpy, agree))

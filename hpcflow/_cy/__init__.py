@@ -2,5 +2,37 @@
 
 The modules exist only after a build (`pip install -e .` compiles them); without them hpcflow
 runs on its numpy reference kernels. `hpcflow.backends.cython_backend` imports them and
-registers their kernels; nothing else should import this package directly.
+registers their kernels. Importing this package (which any import of a compiled module
+does first) sets this rank's OpenMP thread count in an MPI launch, see below.
 """
+import os
+
+
+def share_cores_between_local_ranks():
+    """Sets OMP_NUM_THREADS, when nobody did, to this rank's share of the node's cores.
+
+    Under mpiexec every rank would otherwise start one OpenMP thread per core, and N ranks
+    on a node would run N times more threads than cores: waiting at each parallel loop's
+    barrier for a descheduled thread costs more than the loop. A rank the launcher already
+    bound to fewer cores than the node has (srun --cpu-bind, mpiexec -bind-to) gets those.
+    Must run before a compiled module loads the OpenMP runtime, which reads the variable
+    once: hence here, in the package every compiled module is imported through.
+    """
+    if "OMP_NUM_THREADS" in os.environ:
+        return
+    local_ranks = None
+    for name in ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE"):
+        value = os.environ.get(name, "")
+        if value.isdigit():
+            local_ranks = int(value)
+            break
+    if not local_ranks or local_ranks <= 1:
+        return
+    cores = os.cpu_count() or 1
+    bound = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    threads = bound if bound < cores else cores // local_ranks
+    os.environ["OMP_NUM_THREADS"] = str(max(1, threads))
+
+
+# Runs on the first import of any compiled module (this package is imported first).
+share_cores_between_local_ranks()

@@ -1,8 +1,13 @@
 """Kernel backends as tables {op type: kernel}: numpy is the complete reference, others override.
 
 A backend's table is `{**numpy, **own}`: the Cython backend (CPU) overrides what it speeds
-up, the CuPy backend (GPU) provides array-module kernels. `HPCFLOW_BACKEND=numpy` forces the
-reference kernels everywhere (useful to compare or to debug a suspected kernel bug).
+up; the GPU backend (cupy_backend.py) has a kernel for every op that can run on a GPU, for
+CuPy devices and the numpy stand-in device alike. `HPCFLOW_BACKEND=numpy` forces the
+reference kernels on the CPU (useful to compare or to debug a suspected kernel bug).
+
+`kernel_for_op` is the executor's single dispatch point. Nodes of a compiled plan placed
+on a GPU carry a record bound to their device (devices/copy_insertion.py), so they run the
+GPU kernel; everything else runs the CPU tables.
 """
 import os
 
@@ -20,7 +25,14 @@ def cpu_preference():
 
 
 def table(backend):
-    """The full kernel table of `backend`: the numpy reference overridden by its own kernels."""
+    """The full kernel table of `backend`: the numpy reference overridden by its own kernels.
+
+    For "cupy" this is the GPU table ({op type: GpuKernel}, see cupy_backend.py), which
+    does not fall back to numpy: an op missing from it has no GPU kernel.
+    """
+    if backend == "cupy":
+        from . import cupy_backend
+        return dict(cupy_backend.gpu_table())
     merged = registry.kernel_table("numpy")
     if backend != "numpy":
         merged.update(registry.kernel_table(backend))
@@ -33,6 +45,10 @@ def kernel_for(record, preference=None):
     Raises:
       NotFoundError: if no backend in the preference has a kernel for the op.
     """
+    device = getattr(record, "device", None)
+    bound = getattr(record, "bound", None)
+    if bound is not None:  # a plan node's record bound to its device
+        return ("cupy" if device is not None else "numpy"), bound
     for backend in preference or cpu_preference():
         fn = record.kernels.get(backend)
         if fn is not None:
@@ -43,9 +59,18 @@ def kernel_for(record, preference=None):
 
 
 def kernel_for_op(op, preference=None):
-    """(backend name, kernel) for one op of a plan: the executor's single dispatch point.
+    """(backend name, kernel) for one op or plan node: the executor's single dispatch point.
 
-    Today every op runs on the CPU tables; device-specific choices (an op placed on a GPU)
-    are made here.
+    Args:
+      op: an Operation, or a node of a compiled plan (runtime/rewrites/ir.IRNode), whose
+        record says where it runs once devices/copy_insertion.py placed it.
+      preference: the CPU backends in order (default: cython, then numpy).
+
+    Returns:
+      ("cupy", kernel) for a node placed on a GPU (kernel bound to that device), else the
+      first CPU backend of `preference` with a kernel.
     """
-    return kernel_for(op._record, preference)
+    record = getattr(op, "record", None)
+    if record is None:
+        record = op._record
+    return kernel_for(record, preference)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..framework import registry
 # The ops must be registered before their kernels can be added.
-from ..ops import array_ops, nn_ops, segment_ops, state_ops  # noqa: F401
+from ..ops import array_ops, nn_ops, segment_ops, state_ops, training_ops  # noqa: F401
 
 try:
     from .._cy import bias as _bias
@@ -333,13 +333,18 @@ def _sparse_softmax_cross_entropy(features, labels):
     return loss, backprop
 
 
-# -- GatherV2 (axis 0), UnsortedSegmentSum, ScatterAdd -----------------------------------------
+# -- GatherV2 (axis 0), UnsortedSegmentSum, ScatterAdd, SparseApplyGradientDescent --------------
+
+# Rows shorter than this are gathered faster by np.take (measured: 1.2-1.5x for scalars).
+_GATHER_MIN_ROW_BYTES = 64
+
 
 def _gather(params, indices, axis, *, batch_dims):
     if not (isinstance(params, np.ndarray) and params.ndim >= 1 and not params.dtype.hasobject
             and batch_dims == 0 and np.ndim(axis) == 0 and int(axis) in (0, -params.ndim)
             and isinstance(indices, np.ndarray) and indices.dtype in _INDICES
-            and indices.size and params.size):
+            and indices.size and params.size and
+            params.size // params.shape[0] * params.itemsize >= _GATHER_MIN_ROW_BYTES):
         return _reference("GatherV2", params, indices, axis, batch_dims=batch_dims)
     params = np.ascontiguousarray(params)
     rows = params.shape[0]
@@ -384,6 +389,31 @@ def _scatter_add_at(var, flat_indices, updates):
     np.add.at(var, flat_indices, updates)
 
 
+def _sparse_apply_gradient_descent(ctx, alpha, grad, indices, *, var_name, slot_names,
+                                   var_shape, sparse):
+    """var[indices] -= alpha * grad, rows at a time, in place.
+
+    The reference first sums the gradients of repeated indices (np.unique + np.add.at);
+    subtracting each row in turn is the same update for this linear rule, up to rounding.
+    """
+    var = ctx.state.read_variable(var_name)
+    flat = np.asarray(indices).reshape(-1)
+    if (var.dtype in _FLOATS and var.ndim >= 1 and var.flags.c_contiguous and var.size and
+            isinstance(grad, np.ndarray) and grad.dtype == var.dtype and
+            grad.shape == flat.shape + var.shape[1:] and flat.dtype in _INDICES and
+            flat.size and np.ndim(alpha) == 0 and flat.min() >= 0):
+        inner = var.size // var.shape[0]
+        bad = _gather_scatter.scatter_add_rows(
+            var.reshape(var.shape[0], inner), np.ascontiguousarray(flat),
+            np.ascontiguousarray(grad).reshape(flat.size, inner),
+            -np.asarray(alpha, dtype=var.dtype)[()])
+        if bad < 0:
+            return var
+    return _reference("SparseApplyGradientDescent", ctx, alpha, grad, indices,
+                      var_name=var_name, slot_names=slot_names, var_shape=var_shape,
+                      sparse=sparse)
+
+
 # -- BiasAdd, BiasAddGrad ---------------------------------------------------------------------
 
 def _bias_add(value, bias, *, data_format):
@@ -404,8 +434,13 @@ def _bias_add(value, bias, *, data_format):
     return out
 
 
+# Below this many elements numpy's reduction is as fast (the call overhead dominates).
+_BIAS_GRAD_MIN_ELEMENTS = 1 << 16
+
+
 def _bias_add_grad(out_backprop, *, data_format):
-    if not (_floats(out_backprop) and out_backprop.ndim >= 2):
+    if not (_floats(out_backprop) and out_backprop.ndim >= 2 and
+            out_backprop.size >= _BIAS_GRAD_MIN_ELEMENTS):
         return _reference("BiasAddGrad", out_backprop, data_format=data_format)
     axis = nn_ops._channel_axis(out_backprop.ndim, data_format)
     channels = out_backprop.shape[axis]
@@ -438,6 +473,7 @@ KERNELS = {
     "GatherV2": _gather,
     "UnsortedSegmentSum": _unsorted_segment_sum,
     "ScatterAdd": state_ops._scatter_kernel(_scatter_add_at),
+    "SparseApplyGradientDescent": _sparse_apply_gradient_descent,
     "BiasAdd": _bias_add,
     "BiasAddGrad": _bias_add_grad,
 }

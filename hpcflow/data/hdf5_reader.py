@@ -242,7 +242,8 @@ class HDF5Reader:
       path: the HDF5 file (on a file system every rank sees).
       datasets: names of datasets with the same number of rows (dimension 0 indexes the
         examples), e.g. ["train/images", "train/labels"].
-      batch_size: rows per global batch (all ranks together).
+      batch_size: rows per global batch (all ranks together); None: the whole dataset
+        in one batch (e.g. a test set).
       shuffle: permute the rows anew in each epoch.
       seed: the permutations' seed; None takes the graph seed (`tf.set_random_seed`) or,
         without one, a random seed fixed now (so every rank uses the same).
@@ -275,6 +276,8 @@ class HDF5Reader:
             raise ValueError("prefetch must be at least 1, got %r" % (prefetch,))
         path = os.path.abspath(os.fspath(path))
         num_examples, kinds, rows = _describe(path, datasets)
+        if batch_size is None:
+            batch_size = num_examples
         if seed is None:
             graph_seed = get_default_graph().seed
             seed = graph_seed if graph_seed is not None else \

@@ -109,7 +109,8 @@ def _fused_fn(ir_node, state, executor, preference, rank):
     """
     _, kernel = backends.kernel_for(ir_node.record, preference)
     attrs = ir_node.attrs
-    members = [(op, _bind_kernel(op, state, executor, preference)) for op in ir_node.members]
+    members = [(op, inputs, _bind_kernel(op, state, executor, preference))
+               for op, inputs in zip(ir_node.members, ir_node.member_inputs)]
     external = list(ir_node.inputs)
     output = ir_node.outputs[0]
     # In-place output into a dying input buffer is safe in the Cython kernel only: its
@@ -120,9 +121,9 @@ def _fused_fn(ir_node, state, executor, preference, rank):
     def run_members(args):
         env = dict(zip(external, args))
         value = None
-        for op, fn in members:
+        for op, inputs, fn in members:
             try:
-                value = fn(*[env[t] for t in op.inputs])
+                value = fn(*[env[t] for t in inputs])
             except errors.OpError as e:
                 raise _annotate(e, op, rank) from None
             except Exception as e:  # noqa: BLE001 - named after the member op, as unfused
@@ -137,16 +138,20 @@ def _fused_fn(ir_node, state, executor, preference, rank):
             result = None
         return run_members(args) if result is None else result
 
-    def run_donating(values, in_slots):
-        # A dying, exclusively owned input (referenced only by the slot list) of the
-        # output's dtype and size becomes the output buffer: one less full-size array.
-        args = [values[s] for s in in_slots]
+    def run_donating(values, in_slots, donor_slots):
+        # A dying input (`donor_slots`: inputs whose last use is this node, not feeds)
+        # that only the slot list references (a count of 2 with getrefcount's argument),
+        # owning its memory, of the output's dtype and shape, becomes the output buffer:
+        # one full-size array less per step.
         out = None
-        for s, a in zip(in_slots, args):
-            if type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous and \
-                    a.flags.writeable and a.flags.owndata and sys.getrefcount(a) == 3:
-                out = a
-                break
+        for s in donor_slots:
+            if sys.getrefcount(values[s]) == 2:
+                a = values[s]
+                if type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous and \
+                        a.flags.writeable and a.flags.owndata:
+                    out = a
+                    break
+        args = [values[s] for s in in_slots]
         if out is not None:
             shape = rewrites.fused_elementwise.output_shape(args)
             if shape is None or shape != out.shape:
@@ -310,10 +315,11 @@ class Plan:
             ins = node.in_slots
             outs = tuple(s if s >= 0 else sink for s in node.out_slots)
             donating = donors.get(node)
-            # Donation needs the donor slot to die here and not be a feed (the caller's).
-            if donating is not None and any(s in node.free_slots and s not in feed_slot_set
-                                            for s in ins):
-                kind, fn = _CALL_SLOTS, donating
+            # A donor slot dies here and is not a feed (the caller's array).
+            donor_slots = tuple(s for s in ins if s in node.free_slots and
+                                s not in feed_slot_set)
+            if donating is not None and donor_slots:
+                kind, fn = _CALL_SLOTS, functools.partial(donating, donor_slots=donor_slots)
             else:
                 kind = (_CALL_0, _CALL_1, _CALL_2)[len(ins)] if len(ins) <= 2 else _CALL_N
                 fn = node.fn
@@ -365,6 +371,7 @@ class Plan:
                 elif kind == _CALL_N:
                     result = fn(*[values[s] for s in ins])
                 else:
+                    result = None  # the previous result may be an input it could reuse
                     result = fn(values, ins)
                 if mode == _ONE_OUTPUT:
                     values[outs] = result

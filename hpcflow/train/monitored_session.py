@@ -103,7 +103,7 @@ SessionRunValues = collections.namedtuple("SessionRunValues", "results options r
 SessionRunValues.__doc__ = "A hook's fetched values for one step (TF1 API)."
 
 
-# -- Scaffold and SessionManager --------------------------------------------------------------------
+# -- Scaffold and SessionManager ---------------------------------------------------------------
 
 class Scaffold:
     """The ops a monitored session needs, created with defaults at `finalize()` (TF1 API).
@@ -136,7 +136,8 @@ class Scaffold:
                 ready_for_local_init_op is not None else copy_from_scaffold.ready_for_local_init_op
             local_init_op = local_init_op if local_init_op is not None else \
                 copy_from_scaffold.local_init_op
-            local_init_feed_dict = local_init_feed_dict or copy_from_scaffold._local_init_feed_dict
+            local_init_feed_dict = (local_init_feed_dict or
+                                    copy_from_scaffold._local_init_feed_dict)
             summary_op = summary_op if summary_op is not None else copy_from_scaffold.summary_op
             saver = saver if saver is not None else copy_from_scaffold.saver
         self._user_init_fn = init_fn
@@ -773,7 +774,12 @@ class _MonitoredSession:
         return self._coordinated_creator.tf_sess.graph
 
     def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
-        """Runs one step with the hooks; exits with code 75 after it if preempted."""
+        """Runs one step with the hooks; exits with code 75 once preempted.
+
+        A preemption signal that arrived before the step stops the job without running it;
+        one that arrives during the step lets it finish first.
+        """
+        self._exit_if_preempted()
         result = self._sess.run(fetches, feed_dict=feed_dict, options=options,
                                 run_metadata=run_metadata)
         self._exit_if_preempted()
@@ -792,6 +798,7 @@ class _MonitoredSession:
             raise ValueError("`step_fn` may either have one `step_context` argument, or "
                              "`self` and `step_context` arguments if it's an instance method. "
                              "Got {} instead.".format(step_fn_arguments))
+        self._exit_if_preempted()
         # A step_fn's request_stop() raises StopIteration, which leaves the `with` block.
         result = self._sess.run_step_fn(step_fn, self._tf_sess(), run_with_hooks=None)
         self._exit_if_preempted()

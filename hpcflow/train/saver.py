@@ -5,7 +5,8 @@ one restore op taking that group's variables (hpcflow/checkpoint/ops.py). Run in
 MPI job, every rank writes its own shard in parallel and restores its own variables; rank 0
 then writes the index and, from Python, the `checkpoint` state file. Nothing large passes
 through rank 0. Run data parallel, rank 0 writes the one file and every rank restores its
-replica from it.
+replica from it. The checkpoint directory must therefore be on a file system every rank
+sees (as HPC scratch and home file systems are).
 
 Typical use, as in TF1:
 
@@ -161,10 +162,11 @@ class Saver:
       max_to_keep: how many recent checkpoints to keep (None or 0: keep all).
       keep_checkpoint_every_n_hours: also keep one checkpoint per this many hours.
       name: the name scope of the Saver's ops (default "save").
-      restore_sequentially, write_version, pad_step_number, save_relative_paths, filename:
-        as TF1 (`pad_step_number` formats steps with 8 digits; `filename` is the default
-        checkpoint path of the ops; `save_relative_paths` writes relative paths in the
-        state file).
+      pad_step_number: format the step in checkpoint names with 8 digits.
+      save_relative_paths: write paths relative to the directory in the state file.
+      filename: the default checkpoint path fed to the ops.
+      restore_sequentially, write_version: accepted for TF compatibility, no effect (each
+        device group restores in one op; there is one, HDF5, format).
       saver_def, builder: not supported (hpcflow has no meta-graph import).
       defer_build: build the ops at `build()` instead of now.
       allow_empty: with no variables, build nothing instead of raising.
@@ -345,7 +347,7 @@ class Saver:
             raise ValueError("'latest_filename' must not contain path components")
         step = -1
         if global_step is not None:
-            if not isinstance(global_step, int):
+            if not isinstance(global_step, (int, np.integer)):
                 global_step = training_util.global_step(sess, global_step)
             step = int(global_step)
             checkpoint_file = ("%s-%08d" if self._pad_step_number else "%s-%d") % (save_path,
@@ -415,9 +417,12 @@ class Saver:
                             types[key].name, save_path))
                 if saveable.slice_info is not None:
                     expected = list(saveable.slice_info.full_shape)
+                    what = "partitioned variable %s (holding %s) has full shape" % (
+                        key, variable.op.name)
                 else:
                     expected = variable.shape.as_tuple_or_none()
-                _check_shape(variable.op.name, key, expected, shapes[key], save_path,
+                    what = "variable %s has shape" % variable.op.name
+                _check_shape(what, key, expected, shapes[key], save_path,
                              self._reshape and saveable.slice_info is None)
 
 
@@ -426,7 +431,7 @@ def _summary(names, limit=8):
     return shown + (", ... (%d in all)" % len(names) if len(names) > limit else "")
 
 
-def _check_shape(var_name, key, expected, stored, save_path, reshape):
+def _check_shape(what, key, expected, stored, save_path, reshape):
     if expected is None:
         return
     expected = list(expected)
@@ -436,10 +441,15 @@ def _check_shape(var_name, key, expected, stored, save_path, reshape):
     if len(expected) != len(stored) or any(e is not None and e != s
                                             for e, s in zip(expected, stored)):
         raise errors.InvalidArgumentError(
-            None, None, "Restoring from checkpoint failed: variable %s has shape %s but %r has "
-            "shape %s in checkpoint %s" % (var_name, _dims(expected), key, _dims(stored),
-                                           save_path))
+            None, None, "Restoring from checkpoint failed: %s %s but %r has shape %s in "
+            "checkpoint %s" % (what, _dims(expected), key, _dims(stored), save_path))
 
 
 def _dims(shape):
     return "[%s]" % ",".join("?" if d is None else str(d) for d in shape)
+
+
+__all__ = ["CheckpointState", "NewCheckpointReader", "Saver", "SaverDef", "checkpoint_exists",
+           "generate_checkpoint_state_proto", "get_checkpoint_mtimes", "get_checkpoint_state",
+           "latest_checkpoint", "list_variables", "load_checkpoint", "load_variable",
+           "remove_checkpoint", "update_checkpoint_state"]

@@ -180,3 +180,11 @@ def test_data_parallel_analysis_treats_reader_outputs_as_split(data_file):
     plan = data_parallel.build(tf.get_default_graph(), [total], [], [], [],
                                np.random.default_rng(0))
     assert plan.states[x.name] == "S" and plan.states[total.name] == "P"
+
+
+def test_batch_size_none_reads_the_whole_dataset_each_step(data_file):
+    reader = HDF5Reader(data_file, "train/y", batch_size=None, shuffle=False)
+    assert reader.batch_size == 10 and reader.steps_per_epoch == 1
+    with tf.Session() as sess:
+        for _ in range(2):
+            np.testing.assert_array_equal(sess.run(reader.get_next()), np.arange(10) * 7)

@@ -57,7 +57,8 @@ def test_summaries_graph_and_run_metadata_read_back_with_tensorboard(tmp_path):
     assert [(e.step, e.value) for e in acc.Scalars("loss")] == list(enumerate(
         np.float32(losses).tolist()))
     assert acc.Scalars("python")[0].value == 5.0
-    assert tags["histograms"] == ["weights"] and acc.Histograms("weights")[0].histogram_value.num == 3
+    assert tags["histograms"] == ["weights"]
+    assert acc.Histograms("weights")[0].histogram_value.num == 3
     assert sorted(tags["images"]) == ["inputs/image/0", "inputs/image/1"]
     assert acc.Images("inputs/image/0")[0].width == 3
     assert "note" in tags["tensors"]

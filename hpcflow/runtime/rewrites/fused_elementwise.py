@@ -14,6 +14,8 @@ the whole program block by block, so temporaries are block-sized and stay in cac
 
 The op is internal (the `_` family): it exists only in compiled plans, never in user graphs.
 """
+import warnings
+
 import numpy as np
 
 from ...framework import dtypes, registry, sharding
@@ -35,6 +37,9 @@ OPCODES = {
 
 # Ops carrying a constant in an attr: (attr name) -> the instruction's param.
 PARAM_ATTRS = {"LeakyRelu": "alpha", "LeakyReluGrad": "alpha"}
+
+# TF computes log(0), 1/0 to inf/nan silently; so do the ops' own kernels and this one.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=__name__.replace(".", r"\."))
 
 BLOCK_ELEMENTS = 16384  # numpy fallback: large enough to amortize ufunc calls, fits in L2
 

@@ -24,8 +24,30 @@ def _fusible(ir, node):
     return attr is None or isinstance(node.attrs.get(attr), (int, float))
 
 
+def _same_or_scalar(t, out):
+    """True if `t`'s static shape says it is of `out`'s shape or of size 1.
+
+    The kernels also check at run time; this keeps chains with broadcast operands (a bias
+    row added to a batch) unfused, instead of fused and then run op by op.
+    """
+    if t.shape.is_fully_defined() and t.shape.num_elements() == 1:
+        return True
+    dims, out_dims = t.shape.as_tuple_or_none(), out.shape.as_tuple_or_none()
+    if dims is None or out_dims is None or len(dims) != len(out_dims):
+        return False
+    for a, b in zip(dims, out_dims):
+        if a is not None and b is not None and a != b:
+            return False
+        if a == 1 and b is None:
+            return False
+    return True
+
+
 def _grow(root, fusible, producers, consumers, fetched, control_users, taken):
     """The members of the chain ending at `root`: producers whose single use is inside."""
+    out = root.outputs[0]
+    if not all(_same_or_scalar(t, out) for t in root.inputs):
+        return {root}
     group = {root}
     changed = True
     while changed:
@@ -37,7 +59,8 @@ def _grow(root, fusible, producers, consumers, fetched, control_users, taken):
                     continue
                 if t in fetched or p in control_users:
                     continue
-                if all(c in group for c in consumers[t]):
+                if all(c in group for c in consumers[t]) and \
+                        all(_same_or_scalar(i, out) for i in p.inputs):
                     group.add(p)
                     changed = True
     return group
@@ -122,6 +145,7 @@ def elementwise_fusion(ir, context):
                 if c not in group and c not in controls:
                     controls.append(c)
         root.members = [m.op for m in members]
+        root.member_inputs = [tuple(m.inputs) for m in members]
         root.type = "_FusedElementwise"
         root.record = _FUSED
         root.attrs = {"program": program, "num_registers": num_registers,

@@ -25,11 +25,13 @@ class IRNode:
       controls: list of IRNodes that must run before this one.
       key: the ordering key (the creation index of the original op).
       members: for a fused node, the original ops in evaluation order; else None.
+      member_inputs: for a fused node, each member's input tensors as rewritten (e.g. an
+        Identity removed), aligned with `members`; else None.
       values: for a folded node, the tuple of its constant output arrays; else None.
     """
 
     __slots__ = ("op", "type", "record", "attrs", "inputs", "outputs", "controls", "key",
-                 "members", "values")
+                 "members", "member_inputs", "values")
 
     def __init__(self, op):
         self.op = op
@@ -41,6 +43,7 @@ class IRNode:
         self.controls = []
         self.key = op._id
         self.members = None
+        self.member_inputs = None
         self.values = None
 
     @property

@@ -15,8 +15,9 @@ import time
 import numpy as np
 
 import hpcflow as tf
-from hpcflow.checkpoint import load_checkpoint
-from hpcflow.train.basic_session_run_hooks import CheckpointSaverListener, StopAtStepHook
+from hpcflow.checkpoint import latest_checkpoint, load_checkpoint
+from hpcflow.train.basic_session_run_hooks import (CheckpointSaverHook, CheckpointSaverListener,
+                                                  StopAtStepHook)
 from hpcflow.train.monitored_session import MonitoredTrainingSession
 from _common import save_results
 
@@ -36,6 +37,7 @@ ROWS, BATCH = 48, 8
 DATA_X = rng.randn(ROWS, 5).astype(np.float32)
 DATA_IDS = rng.randint(0, 10, ROWS).astype(np.int64)
 DATA_T = rng.randn(ROWS, 1).astype(np.float32)
+EMB_INIT = (0.5 * rng.randn(10, 3)).astype(np.float32)
 
 
 def batch_for(step):
@@ -51,13 +53,15 @@ with tf.device(device):
     x = tf.placeholder(tf.float32, [None, 5], name="x")
     ids = tf.placeholder(tf.int64, [None], name="ids")
     t = tf.placeholder(tf.float32, [None, 1], name="t")
-    emb = tf.get_variable("emb", [10, 3], partitioner=tf.fixed_size_partitioner(partitions),
-                          initializer=tf.random_normal_initializer(stddev=0.5, seed=1))
+    # Initial values independent of the partitioning: every layout starts the same.
+    emb = tf.get_variable("emb", initializer=tf.constant(EMB_INIT),
+                          partitioner=tf.fixed_size_partitioner(partitions))
     with tf.variable_scope("dense"):
         w = tf.get_variable("w", [8, 1], initializer=tf.random_normal_initializer(seed=2))
         b = tf.get_variable("b", [1], initializer=tf.zeros_initializer())
     global_step = tf.train.get_or_create_global_step()
-    features = tf.concat([x, tf.nn.embedding_lookup(emb, ids)], 1)
+    # "div": row i of the full variable is embedding i whatever the number of shards.
+    features = tf.concat([x, tf.nn.embedding_lookup(emb, ids, partition_strategy="div")], 1)
     loss = tf.reduce_mean(tf.square(tf.matmul(features, w) + b - t))
     if args.optimizer == "adagrad":
         optimizer = tf.train.AdagradOptimizer(0.2)
@@ -71,14 +75,8 @@ class PrintSaves(CheckpointSaverListener):
         print("saved %d" % global_step_value, flush=True)
 
 
-latest = tf.train.latest_checkpoint(args.checkpoint_dir) \
-    if hasattr(tf.train, "latest_checkpoint") else None
-if latest is None:
-    from hpcflow.checkpoint import latest_checkpoint
-    latest = latest_checkpoint(args.checkpoint_dir)
+latest = latest_checkpoint(args.checkpoint_dir)
 print("starting from %s" % latest, flush=True)
-
-from hpcflow.train.basic_session_run_hooks import CheckpointSaverHook  # noqa: E402
 
 saver_hook = CheckpointSaverHook(args.checkpoint_dir, save_steps=args.save_steps,
                                  listeners=[PrintSaves()])

@@ -1,0 +1,140 @@
+"""Checkpoint write and read throughput against raw h5py on the same arrays, in one run.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python scripts/bench_checkpoint.py
+    python scripts/bench_checkpoint.py --mb 512 --arrays 16 --repeats 9 --dir /scratch/me
+
+Baselines, measured in the same run on the same arrays and directory, alternating with
+the measured code so that drift hits both:
+  raw write: h5py.File(path, "w"), one create_dataset(data=array) per array, close;
+  raw write+fsync: the same, then fsync (for context: a checkpoint must be durable);
+  raw read:  open, read every dataset into a new array, close.
+Measured:
+  Saver.save:    the whole save (graph step running the save op: checksums, temp file,
+                 fsync, rename; then the `checkpoint` state file), bytes / seconds;
+  Saver.restore: metadata check, the restore op reading and verifying every value and
+                 assigning the variables;
+  writer/reader: the checkpoint package's write_checkpoint / CheckpointReader.read alone.
+Prints the median throughput of each and its ratio to the raw baseline (target >= 0.8).
+Under `mpiexec -n N python -m hpcflow --ps K scripts/bench_checkpoint.py --devices K` the
+variables are spread over K parameter servers, each writing its shard in parallel.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import tempfile
+import time
+
+import h5py
+import numpy as np
+
+import hpcflow as tf
+from hpcflow.checkpoint import reader as ckpt_reader
+from hpcflow.checkpoint import writer as ckpt_writer
+from hpcflow.train.saver import Saver
+
+
+def _arguments():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mb", type=float, default=256, help="total MB of variables")
+    parser.add_argument("--arrays", type=int, default=8, help="number of variables")
+    parser.add_argument("--repeats", type=int, default=7, help="timed repeats (median)")
+    parser.add_argument("--dir", default=None, help="where to write (default: a temp dir)")
+    parser.add_argument("--devices", type=int, default=0,
+                        help="spread variables over this many ps tasks (0: no devices)")
+    return parser.parse_args()
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _raw_write(path, arrays):
+    with h5py.File(path, "w") as f:
+        for name, value in arrays.items():
+            f.create_dataset(name, data=value)
+
+
+def _raw_write_fsync(path, arrays):
+    _raw_write(path, arrays)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _raw_read(path, names):
+    with h5py.File(path, "r") as f:
+        return [f[name][()] for name in names]
+
+
+def main():
+    args = _arguments()
+    rng = np.random.default_rng(0)
+    rows = max(1, int(args.mb * 1e6 / 4 / 1024 / args.arrays))
+    arrays = {"layer%d/weights" % i: rng.standard_normal((rows, 1024), dtype=np.float32)
+              for i in range(args.arrays)}
+    total = sum(a.nbytes for a in arrays.values())
+    workdir = tempfile.mkdtemp(prefix="bench_checkpoint_", dir=args.dir)
+    device = tf.train.replica_device_setter(ps_tasks=args.devices) if args.devices else None
+    with tf.device(device):
+        variables = [tf.Variable(value, name=name) for name, value in arrays.items()]
+    saver = Saver(max_to_keep=2)
+    timings = {key: [] for key in ("raw write", "raw write+fsync", "Saver.save", "writer",
+                                   "raw read", "Saver.restore", "reader")}
+    entries = [ckpt_writer.Entry(name, value, None, None, name) for name, value in arrays.items()]
+    raw_path = os.path.join(workdir, "raw.h5")
+    writer_path = os.path.join(workdir, "writer.ckpt")
+    try:
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            # Warm up, and create the files the read cases read.
+            prefix = saver.save(sess, os.path.join(workdir, "model.ckpt"))
+            _raw_write(raw_path, arrays)
+            ckpt_writer.write_checkpoint(writer_path, entries)
+
+            def read_all():
+                with ckpt_reader.CheckpointReader(writer_path) as reader:
+                    return [reader.read(name) for name in arrays]
+            cases = [
+                ("raw write", lambda: _raw_write(raw_path, arrays)),
+                ("raw write+fsync", lambda: _raw_write_fsync(raw_path, arrays)),
+                ("Saver.save", lambda: saver.save(sess, os.path.join(workdir, "model.ckpt"))),
+                ("writer", lambda: ckpt_writer.write_checkpoint(writer_path, entries)),
+                ("raw read", lambda: _raw_read(raw_path, list(arrays))),
+                ("Saver.restore", lambda: saver.restore(sess, prefix)),
+                ("reader", read_all)]
+            for repeat in range(args.repeats):
+                # Rotate the order, and start each case with no dirty pages left by the
+                # previous one, so that neither side pays for the other's write-back.
+                shift = repeat % len(cases)
+                for name, case in cases[shift:] + cases[:shift]:
+                    os.sync()
+                    timings[name].append(_timed(case))
+            restored = sess.run(variables[0])
+        np.testing.assert_array_equal(restored, arrays["layer0/weights"])
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print("checkpoint benchmark: %d variables, %.1f MB in all, %d repeats, medians%s"
+          % (args.arrays, total / 1e6, args.repeats,
+             ", %d devices" % args.devices if args.devices else ""))
+    rate = {key: total / statistics.median(values) / 1e6 for key, values in timings.items()}
+    for key, baseline in (("raw write", None), ("raw write+fsync", "raw write"),
+                          ("Saver.save", "raw write"),
+                          ("writer", "raw write"), ("raw read", None),
+                          ("Saver.restore", "raw read"), ("reader", "raw read")):
+        line = "  %-16s %8.0f MB/s  (median %.3f s)" % (key, rate[key],
+                                                         statistics.median(timings[key]))
+        if baseline:
+            ratio = rate[key] / rate[baseline]
+            target = "" if key.startswith("raw") or ratio >= 0.8 else "   BELOW the 0.8 target"
+            line += "   %.2f x %s%s" % (ratio, baseline, target)
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

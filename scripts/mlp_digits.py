@@ -1,0 +1,73 @@
+"""A two-layer perceptron on real handwritten digits, fed by the sharded HDF5 reader.
+
+    python scripts/mlp_digits.py
+    mpiexec -n 4 python -m hpcflow scripts/mlp_digits.py
+
+Data parallel under the launcher (the script names no device): each rank reads its block of
+every batch from data/digits.h5; the result equals the one-process run. Prints the test
+accuracy.
+"""
+import argparse
+import time
+
+import hpcflow as tf
+from prepare_digits import DEFAULT_PATH, ensure
+
+
+def model(images, hidden):
+    flat = tf.reshape(images, [-1, 64])
+    with tf.variable_scope("mlp", reuse=tf.AUTO_REUSE):
+        with tf.variable_scope("hidden"):
+            w1 = tf.get_variable("weights", [64, hidden])
+            b1 = tf.get_variable("biases", [hidden], initializer=tf.zeros_initializer())
+        with tf.variable_scope("output"):
+            w2 = tf.get_variable("weights", [hidden, 10])
+            b2 = tf.get_variable("biases", [10], initializer=tf.zeros_initializer())
+    return tf.matmul(tf.nn.relu(tf.matmul(flat, w1) + b1), w2) + b2
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=DEFAULT_PATH)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--learning-rate", type=float, default=0.005)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    ensure(args.data)
+    tf.set_random_seed(args.seed)
+    train_reader = tf.data.HDF5Reader(args.data, ["train/images", "train/labels"],
+                                      batch_size=args.batch_size, num_epochs=args.epochs,
+                                      seed=args.seed, name="train_reader")
+    images, labels = train_reader.get_next()
+    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=labels, logits=model(images, args.hidden)))
+    train = tf.train.AdamOptimizer(args.learning_rate).minimize(loss)
+
+    test_reader = tf.data.HDF5Reader(args.data, ["test/images", "test/labels"],
+                                     batch_size=None, shuffle=False, name="test_reader")
+    test_images, test_labels = test_reader.get_next()
+    predictions = tf.argmax(model(test_images, args.hidden), 1)
+    correct = tf.reduce_sum(tf.cast(tf.equal(predictions, test_labels), tf.float32))
+    start = time.time()
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        step = 0
+        try:
+            while True:
+                _, loss_value = sess.run([train, loss])
+                step += 1
+                if step % (5 * train_reader.steps_per_epoch) == 0:
+                    print("epoch %3d  loss %.4f" % (step // train_reader.steps_per_epoch,
+                                                    loss_value), flush=True)
+        except tf.errors.OutOfRangeError:
+            pass
+        accuracy = sess.run(correct) / test_reader.num_examples
+    print("test accuracy %.4f (%d test digits), %.1f s on %d rank(s)"
+          % (accuracy, test_reader.num_examples, time.time() - start, tf.size()))
+    return accuracy
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Model parallelism: a two-stage network on real digits, one stage per worker rank.
+
+    python scripts/model_parallel.py                          # one process
+    mpiexec -n 3 python -m hpcflow scripts/model_parallel.py  # ps + 2 workers
+    mpiexec -n 4 python -m hpcflow scripts/model_parallel.py  # (the 4th rank idles)
+    python -m hpcflow graph --ranks 3 -o stages.svg scripts/model_parallel.py
+
+Stage 1 (64 -> 256, and the HDF5 reader feeding it) lives on /job:worker/task:0 with its
+weights; stage 2 (256 -> 128 -> 10 and the loss) on /job:worker/task:1 with its weights.
+Weights never move: only the activations (forward) and their gradients (backward) cross
+between the two ranks, as _Send/_Recv pairs. With fewer ranks, soft placement moves the
+missing task's ops elsewhere. Prints the test accuracy.
+"""
+import argparse
+import time
+
+import hpcflow as tf
+from prepare_digits import DEFAULT_PATH, ensure
+
+
+def dense(inputs, units, name, activation=None):
+    with tf.variable_scope(name, reuse=tf.AUTO_REUSE):
+        weights = tf.get_variable("weights", [inputs.shape.as_list()[-1], units],
+                                  initializer=tf.glorot_uniform_initializer())
+        biases = tf.get_variable("biases", [units], initializer=tf.zeros_initializer())
+    out = tf.matmul(inputs, weights) + biases
+    return activation(out) if activation else out
+
+
+def two_stage_model(images):
+    with tf.device("/job:worker/task:0"):
+        hidden = dense(tf.reshape(images, [-1, 64]), 256, "stage1", tf.nn.relu)
+    with tf.device("/job:worker/task:1"):
+        hidden = dense(hidden, 128, "stage2_hidden", tf.nn.relu)
+        return dense(hidden, 10, "stage2_logits")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=DEFAULT_PATH)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--learning-rate", type=float, default=0.003)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    ensure(args.data)
+    tf.set_random_seed(args.seed)
+    with tf.device("/job:worker/task:0"):  # stage 1's rank reads the data it consumes
+        train_reader = tf.data.HDF5Reader(args.data, ["train/images", "train/labels"],
+                                          batch_size=args.batch_size, num_epochs=args.epochs,
+                                          seed=args.seed, name="train_reader")
+        test_reader = tf.data.HDF5Reader(args.data, ["test/images", "test/labels"],
+                                         batch_size=None, shuffle=False, name="test_reader")
+    images, labels = train_reader.get_next()
+    logits = two_stage_model(images)
+    with tf.device("/job:worker/task:1"):
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=labels, logits=logits))
+    train = tf.train.AdamOptimizer(args.learning_rate).minimize(
+        loss, colocate_gradients_with_ops=True)
+    test_images, test_labels = test_reader.get_next()
+    correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(two_stage_model(test_images), 1),
+                                             test_labels), tf.float32))
+    config = tf.ConfigProto(allow_soft_placement=True)
+    start = time.time()
+    with tf.Session(config=config) as sess:
+        sess.run(tf.global_variables_initializer())
+        step = 0
+        try:
+            while True:
+                _, loss_value = sess.run([train, loss])
+                step += 1
+                if step % (2 * train_reader.steps_per_epoch) == 0:
+                    print("epoch %3d  loss %.4f" % (step // train_reader.steps_per_epoch,
+                                                    loss_value), flush=True)
+        except tf.errors.OutOfRangeError:
+            pass
+        accuracy = sess.run(correct) / test_reader.num_examples
+    print("test accuracy %.4f (%d test digits), %.1f s on %d rank(s)"
+          % (accuracy, test_reader.num_examples, time.time() - start, tf.size()))
+    return accuracy
+
+
+if __name__ == "__main__":
+    main()
