@@ -103,7 +103,7 @@ from .ops import (segment_ops as _segment_ops, training_ops as _training_ops,  #
                   transfer_ops as _transfer_ops)
 from .distributed import dp_ops as _dp_ops  # noqa: F401 - data-parallel rewrite ops
 
-from . import debugging, nn, train  # noqa: F401,E402
+from . import data, debugging, nn, summary, timeline, train  # noqa: F401,E402
 from . import testing as test  # noqa: F401,E402
 from . import math_namespace as math  # noqa: F401,E402
 from . import random_namespace as random  # noqa: F401,E402
@@ -129,6 +129,13 @@ class _Compat:
 
 
 compat = _Compat()
+
+
+def __getattr__(name):
+    # tf.Summary, tf.Event...: TensorBoard's protos, loaded on first use (as tf.summary's).
+    if name in ("Summary", "SummaryMetadata", "HistogramProto", "Event", "SessionLog"):
+        return getattr(summary, name)
+    raise AttributeError("module 'hpcflow' has no attribute %r" % name)
 
 
 def disable_eager_execution():

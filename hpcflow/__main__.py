@@ -17,6 +17,7 @@ examples:
   mpiexec -n 8 python -m hpcflow --ps 2 train.py --epochs 3
                                                ranks 0-1 are /job:ps, 2-7 /job:worker
   mpiexec -n 2 python -m hpcflow info          versions, MPI, kernels, GPUs per rank
+  python -m hpcflow graph --help               GraphViz view of a script's graph by rank
 
 cluster: ranks 0..K-1 form job "ps" (K=1 by default), the others job "worker";
 place ops with tf.device("/job:worker/task:1") or tf.train.replica_device_setter.
@@ -64,6 +65,10 @@ def _run_script(path, args):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["graph"]:  # its own options (e.g. --ps) must not reach the launcher's
+        from .graph_view import main as graph_main
+        return graph_main(argv[1:])
     options = _parser().parse_args(argv)
     from .distributed import environment
     if options.script == "info":

@@ -12,6 +12,21 @@ import os
 from . import format as ckpt_format
 
 
+def open_hdf5(path, mode):
+    """h5py.File(path, mode) without HDF5's file locking.
+
+    Checkpoint files are only ever read once published (written under a temporary name),
+    so locks protect nothing here, and on parallel file systems without flock support
+    (some Lustre mounts) taking them fails.
+    """
+    import h5py
+    try:
+        return h5py.File(path, mode, locking=False)
+    except TypeError:  # h5py < 3.5 has no `locking`: the environment variable does the same
+        os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
+        return h5py.File(path, mode)
+
+
 def fsync_path(path):
     """fsyncs the file or directory at `path` (directories: where the OS allows it)."""
     flags = os.O_RDONLY

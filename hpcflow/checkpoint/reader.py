@@ -12,6 +12,7 @@ import os
 import numpy as np
 
 from ..framework import dtypes, errors
+from . import files
 from . import format as ckpt_format
 
 # One dataset of the checkpoint: its h5py object and the slices it stores, each as
@@ -41,13 +42,12 @@ class CheckpointReader:
     """
 
     def __init__(self, prefix):
-        h5py = _h5py()
         self._prefix = prefix
         if not os.path.isfile(prefix):
             raise errors.NotFoundError(None, None, "Unsuccessful TensorSliceReader constructor: "
                                        "Failed to find any matching files for %s" % prefix)
         try:
-            self._file = h5py.File(prefix, "r", locking=False)
+            self._file = files.open_hdf5(prefix, "r")
         except OSError as e:
             raise _data_loss("Checkpoint %s is damaged: it cannot be opened as HDF5 (%s). The "
                              "file is truncated or overwritten; restore an earlier checkpoint."

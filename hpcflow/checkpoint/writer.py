@@ -99,11 +99,10 @@ def write_checkpoint(path, entries, global_step=None, rank=None):
     Raises:
       InvalidArgumentError: for conflicting entries or a slice outside its full shape.
     """
-    h5py = _h5py()
     by_key = _group_by_key(entries, "Checkpoint %s" % path)
     paths = ckpt_format.dataset_paths(by_key)
     with files.atomic_path(path) as temp:
-        with h5py.File(temp, "w", locking=False) as f:
+        with files.open_hdf5(temp, "w") as f:
             _root_attrs(f, global_step, rank)
             for key, group in by_key.items():
                 if group[0].full_shape is None:
@@ -139,14 +138,13 @@ def write_shard(path, entries, global_step=None, rank=None):
     A slice is stored as its own dataset, named by the variable holding it, with its place
     in the full variable as attributes; the index assembles the full variable.
     """
-    h5py = _h5py()
     stored_names = [e.key if e.full_shape is None else e.var_name for e in entries]
     if len(set(stored_names)) != len(stored_names):
         raise errors.InvalidArgumentError(None, None, "Shard %s: two values share a name: %s"
                                           % (path, sorted(stored_names)))
     paths = ckpt_format.dataset_paths(stored_names)
     with files.atomic_path(path) as temp:
-        with h5py.File(temp, "w", locking=False) as f:
+        with files.open_hdf5(temp, "w") as f:
             _root_attrs(f, global_step, rank)
             for name, entry in zip(stored_names, entries):
                 extra = None
@@ -184,7 +182,7 @@ def write_index(prefix, shard_paths, global_step=None, token="", rank=None):
     for shard_path in shard_paths:
         base = os.path.basename(shard_path)
         try:
-            shard = h5py.File(shard_path, "r", locking=False)
+            shard = files.open_hdf5(shard_path, "r")
         except (OSError, FileNotFoundError) as e:
             raise errors.DataLossError(None, None, "Cannot write the index of checkpoint %s: "
                                        "shard %s is missing or unreadable: %s"
@@ -214,7 +212,7 @@ def write_index(prefix, shard_paths, global_step=None, token="", rank=None):
                                           "slices" % (prefix, sorted(clash)))
     paths = ckpt_format.dataset_paths(list(whole) + list(sliced))
     with files.atomic_path(prefix) as temp:
-        with h5py.File(temp, "w", locking=False) as f:
+        with files.open_hdf5(temp, "w") as f:
             _root_attrs(f, global_step, rank)
             f.attrs[ckpt_format.ATTR_NUM_SHARDS] = len(shard_paths)
             f.attrs[ckpt_format.ATTR_SHARD_TOKEN] = token

@@ -32,7 +32,6 @@ from ..framework import dtypes, errors, registry, sharding
 from ..framework.graph import get_default_graph
 from ..framework.tensor_shape import TensorShape
 from ..ops.op_helpers import apply_op
-from . import dp_support
 from .prefetch import Prefetcher
 from .schedule import EpochSchedule
 
@@ -182,7 +181,7 @@ def _reader_kernel(ctx, **attrs):
     global_rows, block, arrays = batch
     step = getattr(ctx.state, "dp_step", None)
     if step is not None:
-        dp_support.set_global_rows(step, global_rows, ctx.op_name)
+        step.set_global_rows(global_rows, ctx.op_name)
     return tuple(arrays) + (np.asarray(block, dtype=np.int64),)
 
 
@@ -195,7 +194,6 @@ def _reader_shape(op):
 registry.register_op("HDF5Reader", shape=_reader_shape, numpy=_reader_kernel, context=True,
                      stateful=True, sharding=sharding.BATCH_INPUT)
 registry.not_differentiable("HDF5Reader")
-dp_support.install()
 
 
 def _describe(path, datasets):

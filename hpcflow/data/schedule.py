@@ -9,11 +9,8 @@ the global batch of step k is the one a one-process run reads at step k.
 """
 import numpy as np
 
-
-def split_counts(rows, shards):
-    """Rows per shard: consecutive blocks, the first `rows % shards` shards one row more."""
-    base, extra = divmod(int(rows), int(shards))
-    return [base + (1 if r < extra else 0) for r in range(shards)]
+# The same split as a data-parallel step's (each rank reads exactly the rows it computes on).
+from ..distributed.dp_ops import split_counts  # noqa: F401
 
 
 class EpochSchedule:

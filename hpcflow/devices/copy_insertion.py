@@ -25,7 +25,7 @@ Copy nodes are ordered right after the producer (or before the first consumer of
 value), which keeps creation-order plans (MPI partitions) in a valid order.
 """
 from ..backends import cupy_backend
-from ..framework import errors, registry
+from ..framework import dtypes, errors, registry
 from ..framework.graph import Tensor
 from . import device as device_lib
 from . import placement
@@ -139,7 +139,13 @@ def _follow_variable(node):
         return None
 
 
+def _all_int32(node):
+    tensors = list(node.inputs) + list(node.outputs)
+    return bool(tensors) and all(t.dtype == dtypes.int32 for t in tensors)
+
+
 def _assign_devices(ir, producers, consumers):
+    fetched = ir.fetched()
     placed = {}
     deferred = []
     for node in ir.nodes:
@@ -153,7 +159,20 @@ def _assign_devices(ir, producers, consumers):
         var_device = _follow_variable(node)
         if var_device is not None:
             device_string = var_device
-        placed[node] = placement.choose(node.type, device_string, node=node)
+        gpu = placement.choose(node.type, device_string, node=node)
+        if gpu is not None and var_device is None and not node.record.stateful and \
+                not node.record.context and _all_int32(node):
+            # TF's convention: int32 tensors of GPU ops live in host memory (shape
+            # arithmetic); running these on the CPU saves a copy in each direction.
+            gpu = None
+        placed[node] = gpu
+    # A constant read only in host memory (a shape or axis operand) is made on the CPU.
+    for node in ir.nodes:
+        if placed.get(node) is not None and node.type == "Const" and not any(
+                t in fetched for t in node.outputs) and not any(
+                _required(c, t, placed) is not None
+                for t in node.outputs for c in consumers.get(t, ())):
+            placed[node] = None
     for node in deferred:
         target = None
         if node.type == "_Send" and node.inputs:
@@ -202,12 +221,16 @@ def insert_device_copies(ir, context=None):
       The number of copy nodes inserted.
     """
     if not _any_gpu_wanted(ir):
+        ir.device_placement = {}
         return 0
     ir.normalize()
     producers = ir.producers()
     consumers = ir.consumers()
     placed = _assign_devices(ir, producers, consumers)
     fake_mode = any(g.kind == "fake" for g in device_lib.gpus())
+    # For tests and debugging: where each node runs ({op name: device name}).
+    ir.device_placement = {node.op.name: (gpu.name if gpu is not None else "/device:CPU:0")
+                           for node, gpu in placed.items()}
     if not any(placed.values()):
         if fake_mode:
             _wrap_cpu_nodes(ir, placed, context)
@@ -303,9 +326,6 @@ def insert_device_copies(ir, context=None):
             node.inputs[i] = copy
 
     _bind_gpu_nodes(ir, placed, fused_inputs)
-    # For tests and debugging: where each node runs ({op name: device name}).
-    ir.device_placement = {node.op.name: (gpu.name if gpu is not None else "/device:CPU:0")
-                           for node, gpu in placed.items()}
     if fake_mode:
         _wrap_cpu_nodes(ir, placed, context)
     ir.nodes.extend(new_nodes)

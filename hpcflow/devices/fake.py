@@ -54,6 +54,8 @@ class FakeDeviceArray(np.ndarray):
     # -- NEP 13 / NEP 18: numpy functions on device arrays stay on the device -----------------
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        ACCESSED_NAMES.add(ufunc.__name__ if method == "__call__" else
+                           "%s.%s" % (ufunc.__name__, method))
         device_id = _check_no_host(inputs, "numpy.%s" % ufunc.__name__)
         out = kwargs.get("out")
         if out is not None:
@@ -65,6 +67,9 @@ class FakeDeviceArray(np.ndarray):
         return _wrap(result, device_id)
 
     def __array_function__(self, func, types, args, kwargs):
+        module = getattr(func, "__module__", "numpy") or "numpy"
+        prefix = module[len("numpy."):] + "." if module.startswith("numpy.") else ""
+        ACCESSED_NAMES.add(prefix + func.__name__)
         device_id = _check_no_host((args, kwargs), "numpy.%s" % func.__name__)
         result = func(*_unwrap(args), **_unwrap(kwargs))
         return _wrap(result, device_id)

@@ -20,6 +20,8 @@ class Job:
         self.cluster = JobCluster(self.size, num_ps, hosts)
         self.transport = Transport(comm)
         self.async_training = async_training
+        from .threads import limit_threads_for_node
+        self.threads_per_rank = limit_threads_for_node(comm)
 
 
 _job = None

@@ -109,8 +109,15 @@ def _axes(op, input_index=1):
     return [a % rank if rank else a for a in axes]
 
 
+# Placeholders are batch inputs only when fed (the feeds decide); other BATCH_INPUT ops
+# (the HDF5 reader) yield each rank's block of a global batch by themselves.
+_FED_BATCH_INPUTS = frozenset(["Placeholder", "PlaceholderWithDefault"])
+
+
 def decide(op, states):
     """The data-parallel decision for `op` given its inputs' states."""
+    if op._record.sharding == sharding.BATCH_INPUT and op.type not in _FED_BATCH_INPUTS:
+        return Decision([S] * len(op.outputs), {i: R for i, s in enumerate(states) if s != R})
     if all(s == R for s in states):
         return _same(op, R)
     t = op.type

@@ -13,6 +13,12 @@ from ..framework import dtypes, errors, registry
 from ..framework.tensor_shape import TensorShape, unknown_shape
 
 
+def split_counts(rows, size):
+    """Rows per rank: consecutive blocks, the first `rows % size` ranks one row more."""
+    base, extra = divmod(int(rows), int(size))
+    return [base + (1 if r < extra else 0) for r in range(size)]
+
+
 class DataParallelStep:
     """What a rank knows about the batch of the current step."""
 
@@ -24,6 +30,22 @@ class DataParallelStep:
         self.offset = sum(self.counts[:rank])
         self.collectives = collectives
         self.failed = False
+
+    def set_global_rows(self, global_rows, op_name):
+        """Sets this step's batch size when an input op (not a feed) produces the rows.
+
+        Raises:
+          InvalidArgumentError: if the step already has a batch of another size.
+        """
+        if self.global_rows not in (0, global_rows):
+            raise errors.InvalidArgumentError(
+                None, None, "%s yields a batch of %d rows in a step whose batch has %d rows "
+                "(a fed batch or another reader): a data-parallel step has one batch size"
+                % (op_name, global_rows, self.global_rows))
+        self.counts = split_counts(global_rows, len(self.counts))
+        self.global_rows = global_rows
+        self.local_rows = self.counts[self.rank]
+        self.offset = sum(self.counts[:self.rank])
 
 
 def _step(ctx):

@@ -16,7 +16,7 @@ from ..runtime.executor import Plan
 from ..runtime.local import fill_step_stats
 from . import data_parallel
 from .collectives import StepCollectives
-from .dp_ops import COLLECTIVE_OPS, DataParallelStep
+from .dp_ops import COLLECTIVE_OPS, DataParallelStep, split_counts  # noqa: F401
 from .master import raise_primary_error
 from .transport import REPLY_TAG, PeerFailedError
 
@@ -52,12 +52,6 @@ class DataParallelRunner:
             raise
         finally:
             self.state.dp_step = None
-
-
-def split_counts(rows, size):
-    """Rows per rank: consecutive blocks, the first `rows % size` ranks one row more."""
-    base, extra = divmod(rows, size)
-    return [base + (1 if r < extra else 0) for r in range(size)]
 
 
 def distribute_feeds(collectives, batch_mask, headers, counts, feed_values=None):

@@ -12,14 +12,18 @@ from .learning_rate_decay import (cosine_decay, exponential_decay, inverse_time_
                                   natural_exp_decay, piecewise_constant, polynomial_decay)
 from .momentum import MomentumOptimizer
 from .optimizer import Optimizer
+from .progress import ProgressHook
 from .queue_runner import QueueRunner, add_queue_runner, start_queue_runners
 from .rmsprop import RMSPropOptimizer
 from .training_util import (create_global_step, get_global_step, get_or_create_global_step,
                             global_step)
+from ..summary.hooks import SummarySaverHook
+from ..summary.writer import summary_iterator
 
 __all__ = [
     "AdagradOptimizer", "AdamOptimizer", "ClusterSpec", "Coordinator", "GradientDescentOptimizer",
     "GreedyLoadBalancingStrategy", "LooperThread", "MomentumOptimizer", "Optimizer",
+    "ProgressHook", "SummarySaverHook", "summary_iterator",
     "QueueRunner", "RMSPropOptimizer", "add_queue_runner", "batch", "batch_join",
     "byte_size_load_fn", "cosine_decay", "create_global_step", "exponential_decay",
     "get_global_step", "get_or_create_global_step", "global_step", "input_producer",

@@ -15,3 +15,12 @@ def pytest_configure(config):
     os.environ.setdefault("HPCFLOW_DEFAULT_DEVICE", "gpu")
     from tests.backends import gpu_plan
     gpu_plan.install()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # Every array-module name the GPU kernels used, for the check against CuPy's API.
+    path = os.environ.get("HPCFLOW_FAKE_GPU_NAMES_OUT")
+    if path:
+        from hpcflow.devices import fake
+        with open(path, "w") as f:
+            f.write("\n".join(sorted(fake.ACCESSED_NAMES)))

@@ -7,7 +7,6 @@ import pytest
 
 import hpcflow as tf
 from hpcflow.data import HDF5Reader, read_rows
-from hpcflow.data.dp_support import set_global_rows
 from hpcflow.framework import errors
 
 
@@ -158,18 +157,14 @@ def test_read_rows_keeps_the_requested_order(data_file):
         assert read_rows(f["train/x"], []).shape == (0, 3)
 
 
-class _Step:
-    def __init__(self, rank, size, rows=0):
-        self.rank, self.counts, self.global_rows = rank, [0] * size, rows
-
-
 def test_data_parallel_step_learns_the_readers_batch_size():
-    step = _Step(rank=2, size=4)
-    set_global_rows(step, 10, "r")
+    from hpcflow.distributed.dp_ops import DataParallelStep
+    step = DataParallelStep(2, [0] * 4, collectives=None)
+    step.set_global_rows(10, "r")
     assert (step.counts, step.global_rows, step.local_rows, step.offset) == ([3, 3, 2, 2], 10, 2, 6)
-    set_global_rows(step, 10, "r")  # a second reader of the same batch size: fine
+    step.set_global_rows(10, "r")  # a second reader of the same batch size: fine
     with pytest.raises(errors.InvalidArgumentError, match="one batch size"):
-        set_global_rows(step, 8, "other_reader")
+        step.set_global_rows(8, "other_reader")
 
 
 def test_data_parallel_analysis_treats_reader_outputs_as_split(data_file):

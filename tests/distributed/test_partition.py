@@ -110,3 +110,10 @@ def test_partition_graphs_deserialize_and_order_sends_after_producers():
                 assert names.index(t.op.name) < names.index(op.name)
     assert prune([b], [], set())
     assert place(prune([b], [], set()), [], JobCluster(4, 2))[b.op] == 3
+
+
+def test_threads_per_rank_split_the_node():
+    from hpcflow.distributed.threads import threads_per_rank
+    assert threads_per_rank(4, cores=2) == 1
+    assert threads_per_rank(2, cores=16) == 8
+    assert threads_per_rank(1, cores=2) == 2
