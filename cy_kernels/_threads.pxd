@@ -16,10 +16,11 @@ cdef extern from *:
     int hpcflow_max_threads() noexcept nogil
     int hpcflow_openmp_enabled() noexcept nogil
 
-# Below this many elements touched, a loop runs on one thread (measured: an OpenMP region
-# costs a few microseconds, what a core needs for ~20k float adds).
+# Below this many elements touched, a loop runs on one thread. Waking the sleeping OpenMP
+# threads (hpcflow._cy sets OMP_WAIT_POLICY=passive) took 10-15 us here, the time of ~100k
+# float adds: a 128x256 BiasAdd ran 3x slower on two threads than on one.
 cdef enum:
-    PARALLEL_MIN_WORK = 32768
+    PARALLEL_MIN_WORK = 131072
 
 
 cdef inline int threads_for(Py_ssize_t work) noexcept nogil:

@@ -83,6 +83,12 @@ def main(argv=None):
     from mpi4py import MPI
     from .distributed import context, worker
     comm = MPI.COMM_WORLD
+    announced = environment.launched_rank_and_size()[1]
+    if comm.Get_size() != announced:
+        # e.g. `srun --mpi=none`: N tasks, each its own one-rank MPI world.
+        print("hpcflow: the launcher started %d tasks but MPI sees %d rank(s); under Slurm "
+              "use `srun --mpi=pmi2` or mpiexec" % (announced, comm.Get_size()), file=sys.stderr)
+        return 2
     try:
         job = context.start_job(comm, options.ps, options.async_training)
     except ValueError as e:

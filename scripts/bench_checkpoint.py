@@ -19,6 +19,7 @@ Under `mpiexec -n N python -m hpcflow --ps K scripts/bench_checkpoint.py --devic
 variables are spread over K parameter servers, each writing its shard in parallel.
 """
 import argparse
+import glob
 import os
 import shutil
 import statistics
@@ -71,6 +72,13 @@ def _raw_read(path, names):
         return [f[name][()] for name in names]
 
 
+def _remove(paths):
+    for path in paths:
+        for name in [path] + glob.glob(glob.escape(path) + ".*"):
+            if os.path.exists(name):
+                os.remove(name)
+
+
 def main():
     args = _arguments()
     rng = np.random.default_rng(0)
@@ -82,38 +90,46 @@ def main():
     device = tf.train.replica_device_setter(ps_tasks=args.devices) if args.devices else None
     with tf.device(device):
         variables = [tf.Variable(value, name=name) for name, value in arrays.items()]
-    saver = Saver(max_to_keep=2)
-    timings = {key: [] for key in ("raw write", "raw write+fsync", "Saver.save", "writer",
-                                   "raw read", "Saver.restore", "reader")}
+    # Keep every checkpoint: deleting old ones is done below, outside the timed region, as
+    # for the baseline's files.
+    saver = Saver(max_to_keep=None)
+    names = ("raw write", "raw write+fsync", "Saver.save", "writer", "raw read",
+             "Saver.restore", "reader")
+    timings = {key: [] for key in names}
     entries = [ckpt_writer.Entry(name, value, None, None, name) for name, value in arrays.items()]
-    raw_path = os.path.join(workdir, "raw.h5")
-    writer_path = os.path.join(workdir, "writer.ckpt")
     try:
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
-            # Warm up, and create the files the read cases read.
-            prefix = saver.save(sess, os.path.join(workdir, "model.ckpt"))
-            _raw_write(raw_path, arrays)
-            ckpt_writer.write_checkpoint(writer_path, entries)
-
-            def read_all():
-                with ckpt_reader.CheckpointReader(writer_path) as reader:
-                    return [reader.read(name) for name in arrays]
-            cases = [
-                ("raw write", lambda: _raw_write(raw_path, arrays)),
-                ("raw write+fsync", lambda: _raw_write_fsync(raw_path, arrays)),
-                ("Saver.save", lambda: saver.save(sess, os.path.join(workdir, "model.ckpt"))),
-                ("writer", lambda: ckpt_writer.write_checkpoint(writer_path, entries)),
-                ("raw read", lambda: _raw_read(raw_path, list(arrays))),
-                ("Saver.restore", lambda: saver.restore(sess, prefix)),
-                ("reader", read_all)]
+            saver.save(sess, os.path.join(workdir, "warmup.ckpt"))
             for repeat in range(args.repeats):
-                # Rotate the order, and start each case with no dirty pages left by the
-                # previous one, so that neither side pays for the other's write-back.
-                shift = repeat % len(cases)
-                for name, case in cases[shift:] + cases[:shift]:
-                    os.sync()
-                    timings[name].append(_timed(case))
+                # Every case writes a new file and files are deleted outside the timed region
+                # (then os.sync()): freeing the blocks of a replaced file would otherwise be
+                # paid by whichever case syncs next.
+                raw_path = os.path.join(workdir, "raw-%d.h5" % repeat)
+                raw_fsync_path = os.path.join(workdir, "rawfsync-%d.h5" % repeat)
+                writer_path = os.path.join(workdir, "writer-%d.ckpt" % repeat)
+                prefix = os.path.join(workdir, "model.ckpt-%d" % repeat)
+
+                def read_all():
+                    with ckpt_reader.CheckpointReader(writer_path) as reader:
+                        return [reader.read(name) for name in arrays]
+                writes = [
+                    ("raw write", lambda: _raw_write(raw_path, arrays)),
+                    ("raw write+fsync", lambda: _raw_write_fsync(raw_fsync_path, arrays)),
+                    ("Saver.save", lambda: saver.save(sess, os.path.join(workdir, "model.ckpt"),
+                                                      global_step=repeat)),
+                    ("writer", lambda: ckpt_writer.write_checkpoint(writer_path, entries))]
+                reads = [
+                    ("raw read", lambda: _raw_read(raw_path, list(arrays))),
+                    ("Saver.restore", lambda: saver.restore(sess, prefix)),
+                    ("reader", read_all)]
+                for cases in (writes, reads):
+                    shift = repeat % len(cases)  # rotate the order: drift hits every case
+                    for name, case in cases[shift:] + cases[:shift]:
+                        os.sync()
+                        timings[name].append(_timed(case))
+                _remove([raw_path, raw_fsync_path, writer_path, prefix])
+                os.sync()
             restored = sess.run(variables[0])
         np.testing.assert_array_equal(restored, arrays["layer0/weights"])
     finally:

@@ -6,7 +6,8 @@ Run (the OpenBLAS variables are unset for this command only, as NOTES.md explain
         [--only SUBSTRING]
 
 Shapes are those of the issue's workloads (LeNet-like CNN at batch 64, the 784-256-256-10
-MLP at batch 128) plus an embedding and a large-softmax case. For each case the two kernels
+MLP at batch 128) plus an embedding and a large-softmax case. (GatherV2 is not here: a
+compiled row copy measured 1.0-1.5x slower than np.take and is not registered.) For each case the two kernels
 are timed alternately in the same process; the script prints each one's median time per
 call and the ratio cython / numpy (below 1 means the Cython kernel is faster), and checks
 the two agree. Timings are what this machine gave in this run: nothing is asserted.
@@ -86,13 +87,6 @@ def cases(rng):
          (normal(128, 10), rng.integers(0, 10, 128)), {}),
         ("sparse xent 1024x1000", "SparseSoftmaxCrossEntropyWithLogits",
          (normal(1024, 1000), rng.integers(0, 1000, 1024)), {}),
-        ("gather 50000x128 [4096]", "GatherV2",
-         (normal(50000, 128), rng.integers(0, 50000, 4096), np.int32(0)), {"batch_dims": 0}),
-        ("gather 10000x64 [128x20]", "GatherV2",
-         (normal(10000, 64), rng.integers(0, 10000, (128, 20)), np.int32(0)),
-         {"batch_dims": 0}),
-        ("gather 100000 [1000] (scalars)", "GatherV2",
-         (normal(100000), rng.integers(0, 100000, 1000), np.int32(0)), {"batch_dims": 0}),
         ("segment_sum 2560x64 -> 10000", "UnsortedSegmentSum",
          (normal(2560, 64), rng.integers(0, 10000, 2560), np.int32(10000)), {}),
         ("segment_sum 4096x128 -> 50000", "UnsortedSegmentSum",

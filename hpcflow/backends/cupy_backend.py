@@ -99,6 +99,9 @@ HOST_INPUTS = {
     "UnsortedSegmentSum": (2,), "Multinomial": (1,),
 }
 
+# host_inputs of kernels taking every input in host memory.
+ALL_INPUTS = ("all",)
+
 # Ops reading only shapes (device inputs allowed) or host operands: outputs in host memory.
 METADATA = frozenset(["Shape", "ShapeN", "Size", "Rank", "BroadcastArgs",
                       "BroadcastGradientArgs", "ConcatOffset", "ReducedShape"])
@@ -120,7 +123,8 @@ class GpuKernel:
     Attributes:
       op_type: the op type.
       kind: "xp", "adapted", "metadata" or "host" (see the module docstring).
-      host_inputs: indices of inputs in host memory (negative: from the end).
+      host_inputs: indices of inputs in host memory (negative: from the end), or
+        ALL_INPUTS.
       host_outputs: True if every output is in host memory (metadata ops).
       build: function(device) -> the kernel callable on that device's arrays.
     """
@@ -138,6 +142,8 @@ class GpuKernel:
 
     def input_in_host(self, index, num_inputs):
         """True if input `index` of `num_inputs` lives in host memory."""
+        if self.host_inputs == ALL_INPUTS:
+            return True
         for i in self.host_inputs:
             if i == index or (i < 0 and num_inputs + i == index):
                 return True
@@ -188,6 +194,7 @@ def _host_builder(record, numpy_fn):
 
 _table = {}
 _table_lock = threading.Lock()
+_built_for = [0]  # the number of registered ops the table was built for
 
 
 def _build_table():
@@ -210,9 +217,9 @@ def _build_table():
                                        entry.host_inputs or host_inputs, entry.host_outputs)
         elif op_type in METADATA:
             numpy_fn = record.kernels["numpy"]
-            all_host = tuple(range(-1, -64, -1)) if op_type in _ALL_HOST_METADATA else ()
+            inputs = ALL_INPUTS if op_type in _ALL_HOST_METADATA else ()
             table[op_type] = GpuKernel(op_type, "metadata", _numpy_builder(numpy_fn),
-                                       all_host, host_outputs=True)
+                                       inputs, host_outputs=True)
         elif op_type in HOST_COMPUTED:
             table[op_type] = GpuKernel(op_type, "host",
                                        _host_builder(record, record.kernels["numpy"]),
@@ -229,12 +236,13 @@ def gpu_table():
     Built on first use (after every ops module has registered its ops) and again whenever
     ops were registered since, so ops defined by user modules are covered.
     """
-    records = registry.all_records()
-    if len(_table) + len(HOST_ONLY) < len(records) or not _table:
+    count = len(registry._OPS)  # no copy: this runs for every node of every plan compile
+    if count != _built_for[0]:
         with _table_lock:
-            if not _table or set(records) - set(_table) - set(HOST_ONLY):
+            if count != _built_for[0]:
                 _table.clear()
                 _table.update(_build_table())
+                _built_for[0] = count
     return _table
 
 

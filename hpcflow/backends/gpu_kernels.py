@@ -689,3 +689,48 @@ def _apply_adam(device):
             var, m, v)
         return var
     return run
+
+
+# -- scatter updates of variables: CuPy's ufunc.at covers add and subtract only ---------------
+
+def scatter_in_rounds(xp, var, indices, updates, combine):
+    """var[indices[k]] = combine(var[indices[k]], updates[k]) for every k in order, repeated
+    indices included (as numpy's ufunc.at): each round updates the first pending occurrence
+    of every distinct index at once; there are as many rounds as the largest multiplicity."""
+    indices = indices.reshape(-1)
+    pending = xp.arange(indices.size)
+    while pending.size:
+        unique, first = xp.unique(indices[pending], return_index=True)
+        chosen = pending[first]
+        value = updates if updates.ndim == 0 else updates[chosen]
+        var[unique] = combine(var[unique], value)
+        keep = xp.ones(pending.size, dtype=bool)
+        keep[first] = False
+        pending = pending[keep]
+
+
+def _truncating_divide(xp):
+    def divide(a, b):
+        if a.dtype.kind in "iu":  # C++ integer division truncates toward zero; numpy floors
+            q = xp.abs(a) // xp.abs(b)
+            return xp.where((a < 0) != (b < 0), -q, q).astype(a.dtype, copy=False)
+        return (a / b).astype(a.dtype, copy=False)
+    return divide
+
+
+def _scatter_variable_kernel(op_type, combine_for):
+    def build(device):
+        from ..ops import state_ops
+        xp = device.xp
+        combine = combine_for(xp)
+
+        def apply(var, indices, updates):
+            scatter_in_rounds(xp, var, indices, updates, combine)
+        return _adapted(state_ops._scatter_kernel(apply), device)
+    KERNELS[op_type] = Entry(build)
+
+
+_scatter_variable_kernel("ScatterMul", lambda xp: lambda a, b: a * b)
+_scatter_variable_kernel("ScatterDiv", _truncating_divide)
+_scatter_variable_kernel("ScatterMax", lambda xp: xp.maximum)
+_scatter_variable_kernel("ScatterMin", lambda xp: xp.minimum)

@@ -36,3 +36,29 @@ def describe():
     else:
         parts.append("no GPU: ops placed on a GPU run on the CPU")
     return "; ".join(parts)
+
+
+def is_gpu_available(cuda_only=False, min_cuda_compute_capability=None):
+    """TF1's `tf.test.is_gpu_available`: True if this rank has a GPU (a real one if
+    `cuda_only`; the stand-in counts otherwise, so scripts take their GPU branch in tests).
+
+    Args:
+      cuda_only: only count CUDA (CuPy) devices.
+      min_cuda_compute_capability: (major, minor) a CUDA device must reach.
+    """
+    for gpu in _device.gpus():
+        if gpu.kind != "cupy":
+            if not cuda_only:
+                return True
+            continue
+        if min_cuda_compute_capability is None:
+            return True
+        capability = str(gpu.xp.cuda.Device(gpu.ordinal).compute_capability)
+        if (int(capability[:-1]), int(capability[-1])) >= tuple(min_cuda_compute_capability):
+            return True
+    return False
+
+
+def gpu_device_name():
+    """TF1's `tf.test.gpu_device_name`: '/device:GPU:0' if this rank has a GPU, else ''."""
+    return "/device:GPU:0" if _device.gpus() else ""

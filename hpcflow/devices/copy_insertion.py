@@ -415,8 +415,9 @@ def _wrap_cpu_nodes(ir, placed, context):
     from .. import backends
     preference = getattr(context, "preference", None)
     for node in ir.nodes:
-        if placed.get(node) is not None or isinstance(node.record, PlacedRecord):
-            continue
+        if placed.get(node) is not None or isinstance(node.record, PlacedRecord) or \
+                node.members is not None:
+            continue  # (fused CPU chains keep their kernel: the executor checks its identity)
         try:
             _, kernel = backends.kernel_for(node.record, preference)
         except errors.NotFoundError:

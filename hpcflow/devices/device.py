@@ -138,7 +138,7 @@ class CupyGpu(GpuDevice):
             return device_array.get(out=out)
 
     def from_other_device(self, device_array):
-        source = self.xp.ascontiguousarray(device_array)
+        source = device_array if device_array.flags.c_contiguous else device_array.copy()
         with self._device:
             result = self.xp.empty(source.shape, source.dtype)
             result.data.copy_from_device(source.data, source.nbytes)

@@ -21,6 +21,17 @@ import numpy as np
 # Every attribute looked up on a FakeArrayModule: "name", "linalg.name", "add.at".
 ACCESSED_NAMES = set()
 
+# The ufunc methods CuPy implements (its other ufunc methods raise NotImplementedError):
+# `at` needs a scatter operation (add and subtract have one), `reduce` exists for add and
+# multiply only (as `sum` and `prod`).
+CUPY_UFUNC_METHODS = frozenset(["add.at", "subtract.at", "add.reduce", "multiply.reduce"])
+
+
+def _check_ufunc_method(name, method):
+    if method != "__call__" and "%s.%s" % (name, method) not in CUPY_UFUNC_METHODS:
+        raise NotImplementedError("`%s.%s` is not supported by CuPy (the stand-in device "
+                                  "refuses it too)" % (name, method))
+
 # Functions of the array module that accept host data: the explicit uploads.
 _UPLOAD_FUNCTIONS = frozenset(["array", "asarray", "asanyarray"])
 
@@ -56,6 +67,7 @@ class FakeDeviceArray(np.ndarray):
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         ACCESSED_NAMES.add(ufunc.__name__ if method == "__call__" else
                            "%s.%s" % (ufunc.__name__, method))
+        _check_ufunc_method(ufunc.__name__, method)
         device_id = _check_no_host(inputs, "numpy.%s" % ufunc.__name__)
         out = kwargs.get("out")
         if out is not None:
@@ -88,6 +100,23 @@ class FakeDeviceArray(np.ndarray):
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
+
+    # -- reductions and other methods CuPy implements natively (numpy's would go through
+    # ufunc.reduce, which CuPy supports for add and multiply only) ---------------------------
+
+    def _forward(name):
+        def method(self, *args, **kwargs):
+            _check_no_host((args, kwargs), "ndarray.%s" % name)
+            result = getattr(self.view(np.ndarray), name)(*_unwrap(args), **_unwrap(kwargs))
+            return _wrap(result, self.device_id)
+        method.__name__ = name
+        return method
+
+    for _name in ("any", "all", "max", "min", "sum", "prod", "mean", "std", "var", "cumsum",
+                  "cumprod", "argmax", "argmin", "clip", "round", "dot", "nonzero", "argsort",
+                  "ptp", "trace", "diagonal", "take", "repeat", "squeeze"):
+        locals()[_name] = _forward(_name)
+    del _name, _forward
 
     # -- CuPy's own methods -------------------------------------------------------------------
 
@@ -201,6 +230,8 @@ class _FakeFunction:
     def __getattr__(self, method):
         # ufunc methods: add.at, maximum.reduce ...
         ACCESSED_NAMES.add("%s.%s" % (self._name, method))
+        if isinstance(self._fn, np.ufunc):
+            _check_ufunc_method(self._name, method)
         return _FakeFunction(getattr(self._fn, method), "%s.%s" % (self._name, method),
                              self._device_id)
 

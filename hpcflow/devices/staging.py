@@ -24,6 +24,11 @@ def cuda_aware_mpi():
         "1", "true", "yes", "on")
 
 
+def _contiguous(array):
+    # Not ascontiguousarray: it turns a 0-d array into shape (1,) (numpy and CuPy alike).
+    return array if array.flags.c_contiguous else array.copy(order="C")
+
+
 def send_buffer(array, device):
     """The buffer MPI should send for `array`, a value held on `device` (None: host).
 
@@ -31,12 +36,12 @@ def send_buffer(array, device):
     device array itself is returned, else a pinned host copy.
     """
     if device is None:
-        return np.ascontiguousarray(array)
+        return _contiguous(np.asarray(array))
     device.synchronize()
     if cuda_aware_mpi():
-        return device.xp.ascontiguousarray(array)
+        return _contiguous(array)
     staged = device.pinned_empty(array.shape, array.dtype)
-    device.to_host(device.xp.ascontiguousarray(array), out=staged)
+    device.to_host(_contiguous(array), out=staged)
     return staged
 
 

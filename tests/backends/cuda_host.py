@@ -60,22 +60,39 @@ def compile_for_gpu(source, name):
         return "nvcc", (proc.stderr or proc.stdout) if proc.returncode else None
 
 
+def combined_source(items, prelude=""):
+    """One translation unit holding every (source, types) instantiation, each in its own
+    namespace with its function renamed `<name>__<types>` (so they cannot clash)."""
+    units = [prelude]
+    for index, (source, types) in enumerate(items):
+        renamed = source.name + suffix(types)
+        units.append("#define %s %s\nnamespace hf_unit_%d {\n%s}\n#undef %s\n"
+                     % (source.name, renamed, index, source.source(types, host=False),
+                        source.name))
+    return "\n".join(units)
+
+
+def compile_all_for_gpu(items):
+    """Compiles every instantiation for a GPU, in one go; returns (tool, [failure texts])."""
+    tool, log = compile_for_gpu(combined_source(items), "hpcflow_kernels")
+    if log is None:
+        return tool, []
+    failures = []
+    for source, types in items:  # find which sources fail
+        _, one = compile_for_gpu(source.source(types), source.name)
+        if one is not None:
+            failures.append("%s %s:\n%s" % (source.name, types, one))
+    return tool, failures or [log]
+
+
 class HostLibrary:
     """Host (C++) builds of CUDA sources: {(name, types key): ctypes function}."""
 
     def __init__(self, sources):
-        units = [cuda_kernels.HOST_PRELUDE]
-        self.sources = {}
-        for index, (source, types) in enumerate(sources):
-            renamed = source.name + suffix(types)
-            self.sources[renamed] = source
-            text = source.source(types, host=False)
-            units.append("#define %s %s\nnamespace hf_unit_%d {\n%s}\n#undef %s\n"
-                         % (source.name, renamed, index, text, source.name))
         self._tmp = tempfile.mkdtemp(prefix="hpcflow_cuda_host_")
         path = os.path.join(self._tmp, "kernels.cpp")
         with open(path, "w") as f:
-            f.write("\n".join(units))
+            f.write(combined_source(sources, cuda_kernels.HOST_PRELUDE))
         library = os.path.join(self._tmp, "kernels.so")
         proc = subprocess.run(["g++", "-O1", "-std=c++14", "-shared", "-fPIC", "-o", library,
                                path], capture_output=True, text=True)

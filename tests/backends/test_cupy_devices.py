@@ -112,3 +112,35 @@ def test_describe_for_info(fake_gpus):
     fake_gpus(2, HPCFLOW_GPUS_PER_RANK=1)
     text = describe()
     assert "GPU:0 -> device 0" in text and "stand-in" in text and "staged" in text
+
+
+@pytest.mark.parametrize("cuda_aware", ["0", "1"])
+def test_mpi_buffers_of_gpu_tensors(fake_gpus, monkeypatch, cuda_aware):
+    from hpcflow.devices import staging
+    gpu, = fake_gpus(1)
+    monkeypatch.setenv("HPCFLOW_CUDA_AWARE_MPI", cuda_aware)
+    value = gpu.to_device(np.arange(6.0).reshape(2, 3))[:, ::2]  # not contiguous
+    buffer = staging.send_buffer(value, gpu)
+    assert buffer.flags.c_contiguous and buffer.shape == (2, 2)
+    # CUDA-aware MPI takes the device buffer; otherwise a pinned host copy goes to MPI.
+    assert gpu.is_array(buffer) == (cuda_aware == "1")
+    scalar = staging.send_buffer(gpu.to_device(np.float32(2.5)), gpu)
+    assert scalar.shape == ()
+    incoming = staging.recv_buffer((2, 2), np.float64, gpu)
+    assert gpu.is_array(incoming) == (cuda_aware == "1")
+    incoming[...] = buffer
+    received = staging.finish_recv(incoming, gpu)
+    assert gpu.is_array(received)
+    np.testing.assert_array_equal(gpu.to_host(received), [[0, 2], [3, 5]])
+    host = staging.send_buffer(np.ones((2, 2)).T, None)
+    assert type(host) is np.ndarray and host.flags.c_contiguous
+    assert staging.finish_recv(np.ones(2), None).shape == (2,)
+
+
+def test_tf1_gpu_queries(fake_gpus):
+    from hpcflow import devices
+    fake_gpus(1)
+    assert devices.is_gpu_available() and devices.gpu_device_name() == "/device:GPU:0"
+    assert not devices.is_gpu_available(cuda_only=True)  # the stand-in is not CUDA
+    fake_gpus(0)
+    assert not devices.is_gpu_available() and devices.gpu_device_name() == ""

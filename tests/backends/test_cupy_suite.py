@@ -75,3 +75,13 @@ def test_op_suites_pass_on_the_stand_in_gpu(tmp_path):
                 missing.append(name)
                 break
     assert not missing, "array-module names the GPU kernels use that CuPy lacks: %s" % missing
+
+
+def test_gpu_benchmark_runs_on_the_stand_in():
+    env = dict(os.environ, HPCFLOW_FAKE_GPU="1")
+    env.pop("HPCFLOW_CHECK_KERNELS", None)
+    proc = subprocess.run([sys.executable, "scripts/bench_gpu.py", "--steps", "1",
+                           "--mlp-batch", "8", "--cnn-batch", "2"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "STAND-IN" in proc.stdout and "LeNet-like CNN" in proc.stdout

@@ -289,30 +289,7 @@ def test_sparse_cross_entropy_bad_label_raises_the_reference_error():
         kernel(np.zeros((2, 3), np.float64), np.array([-1, 0], np.int32))
 
 
-# -- gather and scatter-add -------------------------------------------------------------------
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_, np.complex64])
-def test_gather_axis0_matches_numpy(dtype, compiled_only, monkeypatch):
-    # Short rows go to np.take by design; lower the threshold so these run compiled.
-    monkeypatch.setattr(cython_backend, "_GATHER_MIN_ROW_BYTES", 1)
-    rng = np.random.default_rng(8)
-    params = (rng.standard_normal((13, 4, 5)) * 3).astype(dtype)
-    for indices in (rng.integers(0, 13, (3, 7)), rng.integers(0, 13, 9).astype(np.int32),
-                    np.array([12, 0, 12, 5])):
-        check("GatherV2", params, indices, np.int32(0), batch_dims=0, forbid=compiled_only)
-        check("GatherV2", params[:, ::2], indices, np.int64(-3), batch_dims=0,
-              forbid=compiled_only)
-
-
-def test_gather_other_axes_short_rows_and_bad_indices_use_the_reference():
-    params = np.arange(60, dtype=np.float32).reshape(3, 4, 5)
-    check("GatherV2", params, np.array([1, 0]), np.int32(1), batch_dims=0)
-    check("GatherV2", np.arange(10.0), np.array([3, 9]), np.int32(0), batch_dims=0)
-    check("GatherV2", params, np.zeros((0,), np.int64), np.int32(0), batch_dims=0)
-    with pytest.raises(errors.InvalidArgumentError, match=r"indices\[1\] = 3 is not in \[0, 3\)"):
-        registry.get("GatherV2").kernels["cython"](params, np.array([0, 3]), np.int32(0),
-                                                  batch_dims=0)
-
+# -- scatter-add ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_unsorted_segment_sum_matches_numpy(dtype, compiled_only):

@@ -60,7 +60,8 @@ def read(path):
 
 def assert_job(record, output, state="COMPLETED", exit_code="0:0", restarts=0):
     """Asserts the job's final state, exit code and restart count, showing its output."""
-    got = (record.get("JobState"), record.get("ExitCode"), int(record.get("Restarts", 0)))
+    got = (record.get("JobState"), record.get("ExitCode") if exit_code else None,
+           int(record.get("Restarts", 0)))
     assert got == (state, exit_code, restarts), "job %s: state, exit code, restarts %s, " \
         "expected %s\n--- output:\n%s" % (record.get("JobId"), got,
                                           (state, exit_code, restarts), read(output)[-4000:])
@@ -233,6 +234,24 @@ def test_requeue_after_batch_signal(slurm, reference, tmp_path):
     assert "finished its training (restart 1)" in text, text
     assert_same_weights(load(tmp_path / "result.npz"), reference(14),
                         "stopped at step %d, requeued, resumed vs never stopped" % saved)
+
+
+def test_scancel_saves_and_stays_cancelled(slurm, tmp_path):
+    """A plain scancel (SIGTERM to the job) saves a checkpoint and is not undone by a requeue."""
+    job = slurm.submit(template("train_requeue.sbatch"),
+                       training_args(30, "--step-sleep", "0.5"),
+                       ["--nodes=1", "--ntasks=2", "--ntasks-per-node=2", "--time=5"],
+                       cwd=tmp_path)
+    output = tmp_path / ("hpcflow-requeue-%d.out" % job)
+    slurm.wait_for_text(output, "step 3 loss", JOB_TIMEOUT, lambda: slurm.records(job))
+    slurm.run(["scancel", str(job)])
+    [record] = slurm.wait(job, JOB_TIMEOUT, output)
+    assert_job(record, output, state="CANCELLED", exit_code=None)
+    text = read(output)
+    stopped = re.search(r"stopped by SIGTERM: saved checkpoint ckpt/model\.ckpt-(\d+);", text)
+    assert stopped and int(stopped.group(1)) >= 3, text
+    assert "not requeueing (resubmit to resume)" in text, text
+    assert "restart 1" not in text and "done step" not in text, text
 
 
 def test_requeue_by_rank0_after_signal_to_the_ranks(slurm, reference, tmp_path):

@@ -23,7 +23,8 @@ import numpy as np
 
 import hpcflow as tf
 from hpcflow.checkpoint import latest_checkpoint, load_checkpoint
-from hpcflow.train.basic_session_run_hooks import CheckpointSaverListener, StopAtStepHook
+from hpcflow.train.basic_session_run_hooks import (CheckpointSaverHook, CheckpointSaverListener,
+                                                   StopAtStepHook)
 from hpcflow.train.monitored_session import MonitoredTrainingSession, SessionRunHook
 
 parser = argparse.ArgumentParser()
@@ -76,11 +77,9 @@ class PrintSaves(CheckpointSaverListener):
         print("saved %d" % global_step_value, flush=True)
 
 
-from hpcflow.train.basic_session_run_hooks import CheckpointSaverHook  # noqa: E402
-
 saver_hook = CheckpointSaverHook(args.checkpoint_dir, save_steps=args.save_steps,
                                  listeners=[PrintSaves()])
-step_value, loss_value = None, float("nan")
+loss_value = float("nan")  # printed at the end even when no step ran
 with MonitoredTrainingSession(checkpoint_dir=args.checkpoint_dir, save_checkpoint_secs=None,
                               hooks=[StopAtStepHook(last_step=args.last_step), PrintStart()],
                               chief_only_hooks=[saver_hook],

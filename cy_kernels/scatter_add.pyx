@@ -1,17 +1,18 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False
-"""Row gather and row scatter-add: GatherV2 on axis 0, UnsortedSegmentSum, ScatterAdd and
-SparseApplyGradientDescent.
+"""Row scatter-add, for UnsortedSegmentSum, ScatterAdd and SparseApplyGradientDescent.
 
-Gather copies whole rows (any dtype: rows are moved as bytes), in parallel over the
-indices. Scatter-add adds rows in index order (repeated indices accumulate one after the
-other, as numpy's `np.add.at` does) and splits the columns, not the rows, between threads,
-so no two threads ever write the same element. Callers pass C-contiguous 2-D arrays.
+Rows are added in index order (repeated indices accumulate one after the other, as numpy's
+`np.add.at` does, but a row at a time instead of an element at a time), and the columns,
+not the rows, are split between threads, so no two threads ever write the same element.
+Callers pass C-contiguous 2-D arrays.
+
+(GatherV2 has no kernel here: a compiled row copy measured no faster than np.take, which
+already copies whole rows.)
 """
 cimport cython
 from cython.parallel cimport prange
 from libc.stdint cimport int32_t, int64_t
-from libc.string cimport memcpy
 
 from _threads cimport threads_for
 
@@ -22,32 +23,6 @@ ctypedef fused index_t:
 # Below this many columns, splitting columns between threads only shares cache lines.
 cdef enum:
     MIN_COLUMNS_PER_THREAD = 64
-
-
-def gather_rows(const unsigned char[:, ::1] params, const index_t[::1] indices,
-                unsigned char[:, ::1] out):
-    """out[i, :] = params[indices[i], :], rows seen as raw bytes.
-
-    Args:
-      params: [rows, row_bytes] (a numpy array viewed as uint8).
-      indices: [n] row indices.
-      out: [n, row_bytes], overwritten.
-
-    Returns:
-      -1, or the first position whose index is outside [0, rows): then nothing is written.
-    """
-    cdef Py_ssize_t n = indices.shape[0], rows = params.shape[0], row_bytes = params.shape[1]
-    cdef Py_ssize_t i
-    for i in range(n):
-        if indices[i] < 0 or indices[i] >= rows:
-            return i
-    if row_bytes == 0:
-        return -1
-    with nogil:
-        # Weighted by 1/4: one copied byte is far cheaper than one float operation.
-        for i in prange(n, schedule="static", num_threads=threads_for(n * row_bytes // 4)):
-            memcpy(&out[i, 0], &params[indices[i], 0], row_bytes)
-    return -1
 
 
 def scatter_add_rows(cython.floating[:, ::1] target, const index_t[::1] indices,
