@@ -1,12 +1,15 @@
 # How many OpenMP threads a loop gets: one for small work (a parallel region costs more than
-# it saves), all of them (OMP_NUM_THREADS, else the cores) otherwise. Built without OpenMP,
+# it saves), all of them otherwise (OMP_NUM_THREADS, else the cores, at most OMP_THREAD_LIMIT). Built without OpenMP,
 # every loop runs on one thread and prange is a plain loop.
 
 cdef extern from *:
     """
     #ifdef _OPENMP
     #include <omp.h>
-    static inline int hpcflow_max_threads(void) { return omp_get_max_threads(); }
+    static inline int hpcflow_max_threads(void) {
+        int wanted = omp_get_max_threads(), limit = omp_get_thread_limit();
+        return wanted < limit ? wanted : limit;
+    }
     static inline int hpcflow_openmp_enabled(void) { return 1; }
     #else
     static inline int hpcflow_max_threads(void) { return 1; }

@@ -9,5 +9,6 @@ def openmp_enabled():
 
 
 def max_threads():
-    """Threads a large loop uses: OMP_NUM_THREADS, else the cores; 1 without OpenMP."""
+    """Threads a large loop uses: OMP_NUM_THREADS, else the cores, at most OMP_THREAD_LIMIT;
+    1 without OpenMP."""
     return hpcflow_max_threads()

@@ -10,16 +10,19 @@ import os
 
 
 def share_cores_between_local_ranks():
-    """Sets OMP_NUM_THREADS, when nobody did, to this rank's share of the node's cores.
+    """Sets OMP_THREAD_LIMIT, when nobody set a thread count, to this rank's share of the
+    node's cores.
 
     Under mpiexec every rank would otherwise start one OpenMP thread per core, and N ranks
     on a node would run N times more threads than cores: waiting at each parallel loop's
     barrier for a descheduled thread costs more than the loop. A rank the launcher already
     bound to fewer cores than the node has (srun --cpu-bind, mpiexec -bind-to) gets those.
-    Must run before a compiled module loads the OpenMP runtime, which reads the variable
-    once: hence here, in the package every compiled module is imported through.
+    OMP_THREAD_LIMIT, not OMP_NUM_THREADS: OpenBLAS reads the latter too, and the launcher
+    takes it as the user's choice (hpcflow/distributed/threads.py). Must run before a
+    compiled module loads the OpenMP runtime, which reads the variable once: hence here, in
+    the package every compiled module is imported through.
     """
-    if "OMP_NUM_THREADS" in os.environ:
+    if "OMP_NUM_THREADS" in os.environ or "OMP_THREAD_LIMIT" in os.environ:
         return
     local_ranks = None
     for name in ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE"):
@@ -32,7 +35,7 @@ def share_cores_between_local_ranks():
     cores = os.cpu_count() or 1
     bound = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
     threads = bound if bound < cores else cores // local_ranks
-    os.environ["OMP_NUM_THREADS"] = str(max(1, threads))
+    os.environ["OMP_THREAD_LIMIT"] = str(max(1, threads))
 
 
 def sleep_between_parallel_loops():

@@ -19,9 +19,9 @@ Conventions that let the tests check every source without a GPU: each kernel is 
 grid-stride loop over its elements (so one thread computes everything when run on the
 host), element types are `T` (and `I` for indices) set by a typedef per instantiation,
 and RawKernel parameters are listed in `RawSource.params`. Tests compile every source with
-NVRTC (or nvcc) for a GPU architecture, and compile the same text as C++ with a host
-prelude (cuda_host_prelude.h semantics in `HOST_PRELUDE`) to run it on numpy buffers
-against the numpy reference kernels.
+NVRTC (or nvcc) for a GPU architecture, and compile the same text as C++ after
+`HOST_PRELUDE` (one thread, atomicAdd a plain add) to run it on numpy buffers against the
+numpy reference kernels (tests/backends/test_cupy_cuda_sources.py).
 """
 import os
 import threading
@@ -155,9 +155,10 @@ class ElementwiseSource:
 
     def cupy_kernel(self):
         """The cupy.ElementwiseKernel (built once; CuPy compiles it on first launch)."""
-        return _cached(("elementwise", self.name, self.operation), lambda: _cupy().ElementwiseKernel(
-            self.in_params, self.out_params, self.operation, self.name,
-            preamble=DEVICE_HELPERS + self.preamble))
+        return _cached(("elementwise", self.name, self.operation),
+                       lambda: _cupy().ElementwiseKernel(
+                           self.in_params, self.out_params, self.operation, self.name,
+                           preamble=DEVICE_HELPERS + self.preamble))
 
 
 _cache = {}

@@ -10,7 +10,7 @@ import weakref
 
 import numpy as np
 
-from ..framework import dtypes, errors
+from ..framework import errors
 from . import cuda_kernels
 
 

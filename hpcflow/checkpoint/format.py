@@ -181,3 +181,20 @@ def checksum(array):
         weighted = np.add.reduce(block_sums * weights, dtype=np.uint64)
     # A value's size is part of it: [0] and [0, 0] must differ.
     return np.array([total, weighted ^ np.uint64(raw.size)], dtype=np.uint64)
+
+
+_pool = None
+
+
+def checksum_in_background(array):
+    """A Future of `checksum(array)`, computed by a helper thread.
+
+    numpy's reductions release the GIL, so while h5py reads or writes the next value in the
+    calling thread (holding the GIL), this one is checksummed on another core.
+    """
+    global _pool
+    if _pool is None:
+        import concurrent.futures
+        _pool = concurrent.futures.ThreadPoolExecutor(max_workers=1,
+                                                      thread_name_prefix="hpcflow-checksum")
+    return _pool.submit(checksum, array)

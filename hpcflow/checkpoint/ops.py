@@ -171,26 +171,32 @@ def _restore_kernel(ctx, prefix, *, keys, var_names, full_shapes, var_offsets, s
     # Read and verify everything first: a damaged or mismatched checkpoint changes nothing.
     with ckpt_reader.CheckpointReader(prefix) as reader:
         stored_shapes = reader.get_variable_to_shape_map()
-        for key, var_name, full_shape, offset, shape, dtype_name in zip(
-                keys, var_names, full_shapes, var_offsets, shapes, dtype_names):
+        requests = []
+        for key, var_name, full_shape, offset, shape in zip(keys, var_names, full_shapes,
+                                                            var_offsets, shapes):
             if key not in stored_shapes:
                 raise errors.NotFoundError(
                     None, None, "Key %s not found in checkpoint %s (restoring variable %s)"
                     % (key, prefix, var_name))
             if full_shape is None:
-                value = reader.read(key)
+                requests.append((key, None, None))
+                continue
+            if list(stored_shapes[key]) != list(full_shape):
+                raise errors.InvalidArgumentError(
+                    None, None, "Restoring variable %s from checkpoint %s: partitioned "
+                    "variable %s has shape %s in the checkpoint but %s in the graph" % (
+                        var_name, prefix, key, _shape_text(stored_shapes[key]),
+                        _shape_text(full_shape)))
+            requests.append((key, offset, shape))
+        for value, key, var_name, full_shape, offset, shape, dtype_name in zip(
+                reader.read_many(requests), keys, var_names, full_shapes, var_offsets, shapes,
+                dtype_names):
+            if full_shape is None:
                 if reshape and shape is not None and None not in shape and \
                         value.size == int(np.prod(shape, dtype=np.int64)):
                     value = value.reshape(shape)
                 _check_value(value, key, var_name, shape, dtype_name, prefix, key)
             else:
-                if list(stored_shapes[key]) != list(full_shape):
-                    raise errors.InvalidArgumentError(
-                        None, None, "Restoring variable %s from checkpoint %s: partitioned "
-                        "variable %s has shape %s in the checkpoint but %s in the graph" % (
-                            var_name, prefix, key, _shape_text(stored_shapes[key]),
-                            _shape_text(full_shape)))
-                value = reader.read(key, offset, shape)
                 _check_value(value, key, var_name, shape, dtype_name, prefix,
                              "the slice of %s at %s" % (key, list(offset)))
             if dtype_name == "string":

@@ -198,15 +198,38 @@ class CheckpointReader:
             raise _data_loss("Checkpoint %s is damaged: cannot read variable %s: %s"
                              % (self._prefix, name, e)) from None
 
-    def _verified(self, stored, name, offset, shape, expected):
-        box = tuple(slice(o, o + n) for o, n in zip(offset, shape))
-        value = self._read_box(stored, name, box)
-        if not np.array_equal(ckpt_format.checksum(value), expected):
+    def _check_sum(self, stored, name, offset, value_sum, expected):
+        if not np.array_equal(value_sum, expected):
             raise _data_loss("Checkpoint %s is damaged: checksum mismatch in variable %s%s. "
                              "Restore an earlier checkpoint." % (
                                  self._prefix, name, "" if len(stored.pieces) == 1 else
                                  " (slice at offset %s)" % list(offset)))
+
+    def _verified(self, stored, name, offset, shape, expected):
+        box = tuple(slice(o, o + n) for o, n in zip(offset, shape))
+        value = self._read_box(stored, name, box)
+        self._check_sum(stored, name, offset, ckpt_format.checksum(value), expected)
         return value
+
+    def _region(self, stored, name, offset, shape):
+        """(offset, shape) of a requested region as tuples, checked against the variable."""
+        full = tuple(stored.dataset.shape)
+        offset = (0,) * len(full) if offset is None else tuple(int(o) for o in offset)
+        shape = full if shape is None else tuple(int(n) for n in shape)
+        if len(offset) != len(full) or len(shape) != len(full) or any(
+                o < 0 or n < 0 or o + n > f for o, n, f in zip(offset, shape, full)):
+            raise errors.InvalidArgumentError(
+                None, None, "Cannot read slice at offset %s with shape %s of variable %s: its "
+                "shape in checkpoint %s is %s" % (list(offset), list(shape), name, self._prefix,
+                                                  list(full)))
+        return offset, shape
+
+    @staticmethod
+    def _exact_piece(stored, offset, shape):
+        for piece_offset, piece_shape, expected in stored.pieces:
+            if piece_offset == offset and piece_shape == shape:
+                return expected
+        return None
 
     def read(self, name, offset=None, shape=None):
         """The verified value of variable `name`, or of its slice at `offset` with `shape`.
@@ -221,18 +244,10 @@ class CheckpointReader:
           DataLossError: if data is damaged or the region was not completely saved.
         """
         stored = self._stored_for(name)
-        full = tuple(stored.dataset.shape)
-        offset = (0,) * len(full) if offset is None else tuple(int(o) for o in offset)
-        shape = full if shape is None else tuple(int(n) for n in shape)
-        if len(offset) != len(full) or len(shape) != len(full) or any(
-                o < 0 or n < 0 or o + n > f for o, n, f in zip(offset, shape, full)):
-            raise errors.InvalidArgumentError(
-                None, None, "Cannot read slice at offset %s with shape %s of variable %s: its "
-                "shape in checkpoint %s is %s" % (list(offset), list(shape), name, self._prefix,
-                                                  list(full)))
-        for piece_offset, piece_shape, expected in stored.pieces:
-            if piece_offset == offset and piece_shape == shape:
-                return self._verified(stored, name, offset, shape, expected)
+        offset, shape = self._region(stored, name, offset, shape)
+        expected = self._exact_piece(stored, offset, shape)
+        if expected is not None:
+            return self._verified(stored, name, offset, shape, expected)
         out = np.empty(shape, dtype=object if ckpt_format.is_string_dtype(stored.dataset.dtype)
                        else stored.dataset.dtype)
         if out.size == 0:
@@ -255,6 +270,37 @@ class CheckpointReader:
                              % (self._prefix, name, covered, out.size, list(offset),
                                 list(shape)))
         return out
+
+    def read_many(self, requests):
+        """The verified values for `requests`, [(name, offset, shape)] (None: whole), as
+        `read` gives them, read in order.
+
+        Each value stored as read (a whole variable, or a slice restored into the same
+        partitioning) is verified by a helper thread while the next one is read: numpy
+        releases the GIL, so with a free core verifying costs little time.
+
+        Raises:
+          As `read`; nothing is returned unless every value is verified.
+        """
+        results, pending = [None] * len(requests), []
+        try:
+            for index, (name, offset, shape) in enumerate(requests):
+                stored = self._stored_for(name)
+                offset, shape = self._region(stored, name, offset, shape)
+                expected = self._exact_piece(stored, offset, shape)
+                if expected is None:  # assembled from several stored slices
+                    results[index] = self.read(name, offset, shape)
+                    continue
+                value = self._read_box(stored, name, tuple(
+                    slice(o, o + n) for o, n in zip(offset, shape)))
+                pending.append((stored, name, offset, expected,
+                                ckpt_format.checksum_in_background(value)))
+                results[index] = value
+        finally:
+            sums = [(entry, entry[4].result()) for entry in pending]
+        for (stored, name, offset, expected, _), value_sum in sums:
+            self._check_sum(stored, name, offset, value_sum, expected)
+        return results
 
     def close(self):
         self._file.close()

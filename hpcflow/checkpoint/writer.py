@@ -57,14 +57,20 @@ def _slice_box(full_shape, var_offset, shape, what):
     return tuple(slice(o, o + n) for o, n in zip(var_offset, shape))
 
 
-def _create_whole(f, path, key, value, extra_attrs=None):
+def _create_whole(f, path, key, value, value_sum, extra_attrs=None):
+    """Writes `value` as dataset `path`; `value_sum` is a Future of its checksum."""
     stored = ckpt_format.storable(value)
     dataset = f.create_dataset(path, data=stored, dtype=ckpt_format.h5_dtype(stored.dtype))
     dataset.attrs[ckpt_format.ATTR_NAME] = key
-    dataset.attrs[ckpt_format.ATTR_CHECKSUM] = ckpt_format.checksum(value)
+    dataset.attrs[ckpt_format.ATTR_CHECKSUM] = value_sum.result()
     for name, attr in (extra_attrs or {}).items():
         dataset.attrs[name] = attr
     return dataset
+
+
+def _checksums(entries):
+    """{id(entry): Future of its checksum}, computed beside the writes (see format.py)."""
+    return {id(entry): ckpt_format.checksum_in_background(entry.value) for entry in entries}
 
 
 def _group_by_key(entries, what):
@@ -101,18 +107,19 @@ def write_checkpoint(path, entries, global_step=None, rank=None):
     """
     by_key = _group_by_key(entries, "Checkpoint %s" % path)
     paths = ckpt_format.dataset_paths(by_key)
+    sums = _checksums(entries)
     with files.atomic_path(path) as temp:
         with files.open_hdf5(temp, "w") as f:
             _root_attrs(f, global_step, rank)
             for key, group in by_key.items():
                 if group[0].full_shape is None:
-                    _create_whole(f, paths[key], key, group[0].value)
+                    _create_whole(f, paths[key], key, group[0].value, sums[id(group[0])])
                     continue
                 full_shape = tuple(group[0].full_shape)
                 dtype = ckpt_format.storable(group[0].value).dtype
                 dataset = f.create_dataset(paths[key], shape=full_shape,
                                            dtype=ckpt_format.h5_dtype(dtype))
-                offsets, shapes, sums = [], [], []
+                offsets, shapes, slice_sums = [], [], []
                 for entry in group:
                     value = np.asarray(entry.value)
                     box = _slice_box(full_shape, entry.var_offset, value.shape,
@@ -120,8 +127,8 @@ def write_checkpoint(path, entries, global_step=None, rank=None):
                     dataset[box] = ckpt_format.storable(value)
                     offsets.append(list(entry.var_offset))
                     shapes.append(list(value.shape))
-                    sums.append(ckpt_format.checksum(value))
-                _set_slice_attrs(dataset, key, offsets, shapes, sums)
+                    slice_sums.append(sums[id(entry)].result())
+                _set_slice_attrs(dataset, key, offsets, shapes, slice_sums)
 
 
 def _set_slice_attrs(dataset, key, offsets, shapes, sums):
@@ -143,6 +150,7 @@ def write_shard(path, entries, global_step=None, rank=None):
         raise errors.InvalidArgumentError(None, None, "Shard %s: two values share a name: %s"
                                           % (path, sorted(stored_names)))
     paths = ckpt_format.dataset_paths(stored_names)
+    sums = _checksums(entries)
     with files.atomic_path(path) as temp:
         with files.open_hdf5(temp, "w") as f:
             _root_attrs(f, global_step, rank)
@@ -154,7 +162,7 @@ def write_shard(path, entries, global_step=None, rank=None):
                                "%s (variable %s)" % (entry.key, entry.var_name))
                     extra = {ckpt_format.ATTR_FULL_SHAPE: np.array(entry.full_shape, np.int64),
                              ckpt_format.ATTR_VAR_OFFSET: np.array(entry.var_offset, np.int64)}
-                _create_whole(f, paths[name], entry.key, entry.value, extra)
+                _create_whole(f, paths[name], entry.key, entry.value, sums[id(entry)], extra)
 
 
 def _shard_datasets(h5file):

@@ -6,7 +6,10 @@ all of it without a GPU (fake.py, HPCFLOW_FAKE_GPU=N).
 import os
 
 from . import device as _device
-from .device import get_gpu, gpus, is_device_array, notice, reset, why_no_gpu  # noqa: F401
+from .device import get_gpu, gpus, is_device_array, notice, reset, why_no_gpu
+
+__all__ = ["describe", "get_gpu", "gpu_device_name", "gpus", "is_device_array",
+           "is_gpu_available", "notice", "reset", "why_no_gpu"]
 
 
 def describe():

@@ -121,31 +121,31 @@ class CupyGpu(GpuDevice):
         super().__init__(index, ordinal, physical_id)
         self.xp = cupy
         self.array_type = cupy.ndarray
-        self._device = cupy.cuda.Device(ordinal)
 
     def activate(self):
-        return self._device
+        # A new context object per use: CuPy's Device keeps its enter/exit stack on the
+        # object, which kernels running on several threads must not share.
+        return self.xp.cuda.Device(self.ordinal)
 
     def is_array(self, value):
         return isinstance(value, self.xp.ndarray) and value.device.id == self.ordinal
 
     def to_device(self, host_array):
-        with self._device:
+        with self.activate():
             return self.xp.asarray(np.asarray(host_array))
 
     def to_host(self, device_array, out=None):
-        with self._device:
+        with self.activate():
             return device_array.get(out=out)
 
     def from_other_device(self, device_array):
-        source = device_array if device_array.flags.c_contiguous else device_array.copy()
-        with self._device:
-            result = self.xp.empty(source.shape, source.dtype)
-            result.data.copy_from_device(source.data, source.nbytes)
-            return result
+        # CuPy's ndarray.copy() makes the copy on the current device, reading the source on
+        # its own device (a peer copy where the GPUs allow it).
+        with self.activate():
+            return device_array.copy()
 
     def synchronize(self):
-        with self._device:
+        with self.activate():
             self.xp.cuda.get_current_stream().synchronize()
 
     def pinned_empty(self, shape, dtype):

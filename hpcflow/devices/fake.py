@@ -130,11 +130,23 @@ class FakeDeviceArray(np.ndarray):
         out[...] = host
         return out
 
+    @property
+    def device(self):
+        """The device holding the array (CuPy's `ndarray.device`, with an `id`)."""
+        return _DeviceId(self.device_id)
+
     def set(self, host_array, stream=None):
         """Copies `host_array` into this array (CuPy's `ndarray.set`)."""
         if isinstance(host_array, FakeDeviceArray):
             raise HostDeviceMixError("set() needs a host array")
         self.view(np.ndarray)[...] = host_array
+
+
+class _DeviceId:
+    __slots__ = ("id",)
+
+    def __init__(self, device_id):
+        self.id = device_id
 
 
 def _check_no_host(obj, what):

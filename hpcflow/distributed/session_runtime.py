@@ -34,7 +34,7 @@ class MpiSessionRuntime:
         self.session_key = next(_session_keys)
         self.local_state = SessionState(rank=0, config=config)
         self.local_state.transport = job.transport
-        self.local_executor = Executor(self.local_state)
+        self.local_executor = Executor(self.local_state, config=config)
         self.mode = None
         self._impl = None
 

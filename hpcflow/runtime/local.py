@@ -11,7 +11,7 @@ class LocalRuntime:
         self.graph = graph
         self.config = config
         self.local_state = SessionState(rank, config)
-        self.local_executor = Executor(self.local_state)
+        self.local_executor = Executor(self.local_state, config=config)
 
     def run(self, fetch_tensors, target_ops, feed_tensors, feed_values, run_metadata=None):
         plan = self.local_executor.plan(self.graph, fetch_tensors, target_ops, feed_tensors)

@@ -10,7 +10,7 @@ import pytest
 
 from hpcflow.backends import cuda_kernels as ck
 from hpcflow.backends import gpu_kernels
-from hpcflow.ops import nn_ops, training_ops  # noqa: F401 - reference kernels
+from hpcflow.ops import nn_ops
 from hpcflow.runtime.rewrites import fused_elementwise
 
 from . import cuda_host

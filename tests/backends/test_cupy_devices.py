@@ -144,3 +144,48 @@ def test_tf1_gpu_queries(fake_gpus):
     assert not devices.is_gpu_available(cuda_only=True)  # the stand-in is not CUDA
     fake_gpus(0)
     assert not devices.is_gpu_available() and devices.gpu_device_name() == ""
+
+
+class _MockCupy:
+    """Enough of CuPy's API, over the stand-in array module, to drive CupyGpu's code."""
+
+    def __init__(self):
+        import contextlib
+        self._xp = fake.FakeArrayModule(1)
+        self.ndarray = fake.FakeDeviceArray
+        self.synchronized = 0
+        mock = self
+
+        class _Stream:
+            def synchronize(self):
+                mock.synchronized += 1
+
+        class _Cuda:
+            @staticmethod
+            def Device(ordinal):  # noqa: N802 - CuPy's name
+                assert ordinal == 1
+                return contextlib.nullcontext()
+
+            @staticmethod
+            def get_current_stream():
+                return _Stream()
+        self.cuda = _Cuda()
+
+    def __getattr__(self, name):
+        return getattr(self._xp, name)
+
+
+def test_the_cupy_device_class_on_a_mock_cupy():
+    mock = _MockCupy()
+    gpu = device_lib.CupyGpu(0, 1, "7", mock)
+    assert gpu.name == "/device:GPU:0" and gpu.kind == "cupy" and "device 7" in repr(gpu)
+    value = gpu.to_device(np.arange(4.0))
+    assert gpu.is_array(value) and value.device.id == 1
+    assert not gpu.is_array(np.arange(4.0))
+    other = fake.to_device(np.ones(3), device_id=1)[::2]  # not contiguous
+    copied = gpu.from_other_device(other)
+    np.testing.assert_array_equal(gpu.to_host(copied), [1.0, 1.0])
+    gpu.synchronize()
+    assert mock.synchronized == 1
+    with gpu.activate():
+        pass

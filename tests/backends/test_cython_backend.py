@@ -179,12 +179,14 @@ def _recording(fn, log):
 @pytest.mark.parametrize("environment,expected", [
     ({"MPI_LOCALNRANKS": "2"}, "half"),
     ({"OMPI_COMM_WORLD_LOCAL_SIZE": "64"}, "1"),
-    ({"MPI_LOCALNRANKS": "2", "OMP_NUM_THREADS": "3"}, "3"),  # the user's choice stays
+    ({"MPI_LOCALNRANKS": "2", "OMP_NUM_THREADS": "3"}, None),   # the user's choice stays
+    ({"MPI_LOCALNRANKS": "2", "OMP_THREAD_LIMIT": "3"}, "3"),
     ({}, None),                                                  # not an MPI launch
     ({"MPI_LOCALNRANKS": "1"}, None),
 ])
 def test_openmp_threads_shared_between_local_ranks(environment, expected, monkeypatch):
-    for name in ("OMP_NUM_THREADS", "MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE"):
+    for name in ("OMP_NUM_THREADS", "OMP_THREAD_LIMIT", "MPI_LOCALNRANKS",
+                 "OMPI_COMM_WORLD_LOCAL_SIZE"):
         monkeypatch.delenv(name, raising=False)
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
@@ -193,16 +195,19 @@ def test_openmp_threads_shared_between_local_ranks(environment, expected, monkey
     hpcflow._cy.share_cores_between_local_ranks()
     if expected == "half":
         expected = str(max(1, cores // 2))
-    assert os.environ.get("OMP_NUM_THREADS") == expected
+    assert os.environ.get("OMP_THREAD_LIMIT") == expected
+    # OMP_NUM_THREADS stays the user's (OpenBLAS and the launcher read it).
+    assert os.environ.get("OMP_NUM_THREADS") == environment.get("OMP_NUM_THREADS")
 
 
 def test_openmp_threads_of_a_bound_rank(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
     monkeypatch.setenv("MPI_LOCALNRANKS", "2")
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {2, 3, 4}, raising=False)
     hpcflow._cy.share_cores_between_local_ranks()
-    assert os.environ["OMP_NUM_THREADS"] == "3"
+    assert os.environ["OMP_THREAD_LIMIT"] == "3"
 
 
 @built
@@ -215,9 +220,10 @@ def test_openmp_threads_under_mpiexec():
         pytest.skip("no mpiexec")
     # One write per rank (print's pieces from two ranks could interleave).
     code = ("import os, hpcflow.backends.cython_backend as cb; os.write(1, ('threads %s %d\\n' "
-            "% (os.environ['OMP_NUM_THREADS'], cb._build_info.max_threads())).encode())")
+            "% (os.environ['OMP_THREAD_LIMIT'], cb._build_info.max_threads())).encode())")
     env = dict(os.environ)
     env.pop("OMP_NUM_THREADS", None)
+    env.pop("OMP_THREAD_LIMIT", None)
     proc = subprocess.run([mpiexec, "-n", "2", sys.executable, "-c", code],
                           capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr

@@ -346,3 +346,23 @@ def test_writer_killed_mid_write_leaves_the_previous_file(tmp_path):
     writer.write_checkpoint(path, _whole({"a": np.ones(1)}), global_step=3)
     assert not os.path.exists(path + ".tmp")
     assert reader.CheckpointReader(path).global_step == 3
+
+
+def test_read_many_verifies_everything_it_returns(tmp_path):
+    full = np.arange(12, dtype=np.float64).reshape(6, 2)
+    path = str(tmp_path / "ckpt")
+    writer.write_checkpoint(path, _whole({"a": VALUES["f32"], "b": VALUES["f64"]}) +
+                            _slices("emb", full, 3))
+    with reader.CheckpointReader(path) as r:
+        got = r.read_many([("a", None, None), ("emb", [2, 0], [2, 2]), ("emb", [1, 0], [4, 2]),
+                           ("b", None, None)])
+    np.testing.assert_array_equal(got[0], VALUES["f32"])
+    np.testing.assert_array_equal(got[1], full[2:4])  # a stored slice, verified in the helper
+    np.testing.assert_array_equal(got[2], full[1:5])  # assembled from three slices
+    np.testing.assert_array_equal(got[3], VALUES["f64"])
+    _flip(path, _data_offset(path, "a") + 1)
+    with reader.CheckpointReader(path) as r:
+        with pytest.raises(errors.DataLossError, match="checksum mismatch in variable a"):
+            r.read_many([("a", None, None), ("b", None, None)])
+        with pytest.raises(errors.NotFoundError):
+            r.read_many([("b", None, None), ("missing", None, None)])
