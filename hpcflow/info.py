@@ -13,18 +13,8 @@ def _version(module_name):
 
 
 def _gpu_summary():
-    try:
-        import cupy
-    except Exception:
-        return "CuPy not installed: GPU devices fall back to CPU"
-    try:
-        count = cupy.cuda.runtime.getDeviceCount()
-        driver = cupy.cuda.runtime.driverGetVersion()
-        runtime = cupy.cuda.runtime.runtimeGetVersion()
-        return "CuPy %s, CUDA runtime %s, driver %s, %d GPU(s)" % (cupy.__version__, runtime,
-                                                                   driver, count)
-    except Exception as e:
-        return "CuPy %s, no usable GPU (%s)" % (cupy.__version__, str(e).splitlines()[0][:80])
+    from . import devices
+    return devices.describe()
 
 
 def _kernels_summary():

@@ -13,7 +13,6 @@ With HPCFLOW_FAKE_GPU=1 it runs on the numpy stand-in GPU, which only checks tha
 works: those times mean nothing about GPUs.
 """
 import argparse
-import inspect
 import statistics
 import sys
 import time
@@ -22,24 +21,8 @@ import numpy as np
 
 import hpcflow as tf
 from hpcflow.backends import gpu_kernels
-from hpcflow.devices import copy_insertion
 from hpcflow.devices import device as device_lib
 from hpcflow.ops import nn_ops
-from hpcflow.runtime import executor, rewrites
-
-
-def _ensure_device_copies():
-    """Until runtime/executor.py calls insert_device_copies itself, run it after the passes."""
-    if "insert_device_copies" in inspect.getsource(executor.Plan.__init__):
-        return
-    original = rewrites.rewrite
-
-    def rewrite(ir, passes, preference=None):
-        stats = original(ir, passes, preference)
-        stats["device_copies"] = copy_insertion.insert_device_copies(
-            ir, rewrites.RewriteContext(preference))
-        return stats
-    rewrites.rewrite = rewrite
 
 
 def _median_ms(step, gpu, steps, warmup=3):
@@ -189,7 +172,6 @@ def main(argv=None):
         print("No GPU: %s. Nothing to measure (HPCFLOW_FAKE_GPU=1 runs the script on the "
               "numpy stand-in, whose times mean nothing)." % device_lib.why_no_gpu())
         return 0
-    _ensure_device_copies()
     print("device: %s (%s)%s" % (gpu.name, gpu.kind, "  -- STAND-IN: times are not GPU times"
                                   if gpu.kind == "fake" else ""))
     rng = np.random.default_rng(0)

@@ -480,7 +480,8 @@ def describe():
     if _IMPORT_ERROR is not None:
         return ("Cython kernels: not built (%s); numpy reference kernels in use"
                 % _IMPORT_ERROR)
-    threads = ("OpenMP, %d threads" % _build_info.max_threads()
+    count = _build_info.max_threads()
+    threads = ("OpenMP, %d thread%s" % (count, "" if count == 1 else "s")
                if _build_info.openmp_enabled() else "no OpenMP, 1 thread")
     forced = os.environ.get("HPCFLOW_BACKEND")
     if forced and forced != "cython":

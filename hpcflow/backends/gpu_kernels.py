@@ -75,27 +75,25 @@ def _no_op(device):
 
 @kernel("_Send")
 def _send(device):
-    from ..devices import staging
     from ..ops import transfer_ops
 
     def run(ctx, *tensor, peer, tag, edge):
         transport = transfer_ops._transport(ctx)
-        if not tensor:
+        if not tensor:  # a control-dependency token
             transport.send_tensor(np.zeros(0, np.uint8), peer, tag)
-            return ()
-        staging.send_tensor(transport, tensor[0], device, peer, tag)
+        else:
+            transport.send_tensor(tensor[0], peer, tag, device=device)
         return ()
     return run
 
 
 @kernel("_Recv")
 def _recv(device):
-    from ..devices import staging
     from ..ops import transfer_ops
 
     def run(ctx, *, peer, tag, edge, dtype, shape):
-        transport = transfer_ops._transport(ctx)
-        return staging.recv_tensor(transport, device, peer, tag, "tensor %s" % edge)
+        return transfer_ops._transport(ctx).recv_tensor(peer, tag, "tensor %s" % edge,
+                                                         device=device)
     return run
 
 

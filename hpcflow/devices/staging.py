@@ -6,10 +6,8 @@ default) a device tensor is copied into pinned (page-locked) host memory, which 
 and a received tensor lands in pinned memory and is then copied to the device. Either
 way the device's stream is synchronized before MPI sees a buffer a kernel wrote.
 
-The buffer functions are the hooks the transport uses (see transport.py's send_tensor and
-_receive); `send_tensor` / `recv_tensor` move one GPU edge of a partitioned graph with the
-transport's header + payload protocol (a pickled (status, dtype, shape) header on the edge
-tag, the raw payload on tag + 1).
+These buffer functions are the hooks the transport uses: Transport.send_tensor and
+recv_tensor take the device a tensor lives on (hpcflow/distributed/transport.py).
 """
 import os
 
@@ -60,49 +58,3 @@ def finish_recv(buffer, device):
     if device is None or device.is_array(buffer):
         return buffer
     return device.to_device(buffer)
-
-
-def _byte_view(buffer):
-    return buffer.reshape(-1).view(np.uint8)
-
-
-def send_tensor(transport, array, device, dest, tag):
-    """Starts sending device `array` to `dest` on edge `tag` (completed by transport.flush)."""
-    from ..distributed import transport as transport_lib
-    buffer = send_buffer(array, device)
-    if buffer.dtype.hasobject:
-        raise errors.InvalidArgumentError(None, None, "Cannot send a %s tensor from %s"
-                                          % (buffer.dtype, device.name))
-    transport.comm.send((transport_lib._OK, buffer.dtype.str, buffer.shape), dest=dest,
-                        tag=tag)
-    request = transport.comm.Isend(_byte_view(buffer), dest=dest, tag=tag + 1)
-    transport._pending.append((request, buffer))
-
-
-def recv_tensor(transport, device, source, tag, what):
-    """Receives the tensor of edge `tag` from `source` into `device`'s memory.
-
-    Raises:
-      PeerFailedError: if the sender failed before it could send.
-      DeadlineExceededError: if the step's operation timeout expires first.
-    """
-    from ..distributed import transport as transport_lib
-    while transport._stale[(source, tag)]:
-        # A message a timed-out step gave up on (see Transport.recv_tensor).
-        transport._stale[(source, tag)] -= 1
-        transport._receive(source, tag)
-    try:
-        transport._wait_for(source, tag, what)
-    except errors.DeadlineExceededError:
-        transport._stale[(source, tag)] += 1
-        raise
-    status, dtype, shape = transport.comm.recv(source=source, tag=tag)
-    if status != transport_lib._OK:
-        raise transport_lib.PeerFailedError(None, None, "Step aborted: rank %d did not send %s: "
-                                            "%s" % (source, what, dtype))
-    if dtype == "O":
-        raise errors.InvalidArgumentError(None, None, "Cannot receive a string tensor (%s) on "
-                                          "%s" % (what, device.name))
-    buffer = recv_buffer(shape, np.dtype(dtype), device)
-    transport.comm.Recv(_byte_view(buffer), source=source, tag=tag + 1)
-    return finish_recv(buffer, device)

@@ -32,6 +32,7 @@ _lock = threading.Lock()
 _requested = None        # the signal number received while watched, or None
 _watchers = 0            # running monitored sessions
 _installed = {}          # signal number -> the handler we replaced
+_worker_rank = None      # this process's rank when it is a worker
 
 
 def _signal_name(signum):
@@ -62,9 +63,6 @@ def _rank0_handler(signum, frame):
 def _worker_handler(signum, frame):
     print("hpcflow: rank %s received %s: ignored, rank 0 decides when the job stops"
           % (_worker_rank, _signal_name(signum)), file=sys.stderr, flush=True)
-
-
-_worker_rank = None
 
 
 def _can_install():

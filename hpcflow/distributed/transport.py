@@ -67,14 +67,23 @@ class Transport:
 
     # -- data plane ----------------------------------------------------------------------------
 
-    def send_tensor(self, array, dest, tag):
-        """Starts sending `array` to `dest`; completed by `flush()` at the end of the step."""
-        array = np.asarray(array)
+    def send_tensor(self, array, dest, tag, device=None):
+        """Starts sending `array` to `dest`; completed by `flush()` at the end of the step.
+
+        `device` (a GPU of this rank, or None for host memory) says where `array` lives: a
+        device array is handed to MPI directly or staged through pinned memory
+        (hpcflow/devices/staging.py).
+        """
+        if device is not None:
+            from ..devices import staging
+            array = staging.send_buffer(array, device)
+        array = np.asarray(array) if device is None else array
         if array.dtype.hasobject:  # strings: no fixed-size buffer exists, pickle them
             self.comm.send((_OK, "O", array.shape), dest=dest, tag=tag)
             self.comm.send(array, dest=dest, tag=tag + 1)
             return
-        array = np.asarray(array, order="C")
+        if not array.flags.c_contiguous:  # (np.ascontiguousarray would make 0-d arrays 1-d)
+            array = array.copy(order="C")
         self.comm.send((_OK, array.dtype.str, array.shape), dest=dest, tag=tag)
         request = self.comm.Isend(array.reshape(-1).view(np.uint8), dest=dest, tag=tag + 1)
         self._pending.append((request, array))
@@ -83,8 +92,8 @@ class Transport:
         """Tells the receiver of edge `tag` that this rank failed and will not send."""
         self.comm.send((_FAILED, message, None), dest=dest, tag=tag)
 
-    def recv_tensor(self, source, tag, what):
-        """Receives the tensor sent on edge `tag` by `source`.
+    def recv_tensor(self, source, tag, what, device=None):
+        """Receives the tensor sent on edge `tag` by `source` (into `device`'s memory if given).
 
         Raises:
           PeerFailedError: if the sender failed before it could send.
@@ -100,9 +109,9 @@ class Transport:
         except errors.DeadlineExceededError:
             self._stale[(source, tag)] += 1
             raise
-        return self._receive(source, tag, what)
+        return self._receive(source, tag, what, device)
 
-    def _receive(self, source, tag, what=None):
+    def _receive(self, source, tag, what=None, device=None):
         status, dtype, shape = self.comm.recv(source=source, tag=tag)
         if status != _OK:
             if what is None:
@@ -111,8 +120,14 @@ class Transport:
                                   % (source, what, dtype))
         if dtype == "O":
             return self.comm.recv(source=source, tag=tag + 1)
-        array = np.empty(shape, dtype=np.dtype(dtype))
+        if device is None:
+            array = np.empty(shape, dtype=np.dtype(dtype))
+        else:
+            from ..devices import staging
+            array = staging.recv_buffer(shape, np.dtype(dtype), device)
         self.comm.Recv(array.reshape(-1).view(np.uint8), source=source, tag=tag + 1)
+        if device is not None:
+            return staging.finish_recv(array, device)
         return array
 
     def flush(self):

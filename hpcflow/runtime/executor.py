@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import backends
 from ..framework import dtypes, errors
+from ..devices import copy_insertion, is_device_array
 from . import rewrites
 
 # Set HPCFLOW_CHECK_KERNELS=1 (the test suite does) to verify that every kernel output has
@@ -251,6 +252,9 @@ class Plan:
             passes = executor.passes() if executor is not None else rewrites.PASS_NAMES
         ir = rewrites.GraphIR(ops, self.fetch_tensors, target_ops, feed_set, creation_order)
         self.rewrite_stats = rewrites.rewrite(ir, passes, preference)
+        # Ops placed on a GPU: their device kernels, and copies where an edge changes device.
+        self.rewrite_stats["device_copies"] = copy_insertion.insert_device_copies(
+            ir, rewrites.RewriteContext(preference))
         order = ir.order()
         self.rank = state.rank
 
@@ -544,17 +548,18 @@ def _check_outputs(node, result):
     for t, v in zip(outputs, values):
         if t.dtype in (dtypes.variant,):
             continue
-        if not isinstance(v, (np.ndarray, np.generic)):
+        if not isinstance(v, (np.ndarray, np.generic)) and not is_device_array(v):
             raise errors.InternalError(None, node.op, "Kernel of %s (%s) returned %s for %s, "
-                                       "expected a numpy array" % (node.op.name, node.op.type,
-                                                                   type(v).__name__, t.name))
+                                       "expected an array" % (node.op.name, node.op.type,
+                                                              type(v).__name__, t.name))
         if np.dtype(v.dtype) != t.dtype.np_dtype:
             raise errors.InternalError(None, node.op, "Kernel of %s (%s) returned dtype %s for %s, "
                                        "expected %s" % (node.op.name, node.op.type, v.dtype,
                                                         t.name, t.dtype.name))
-        if not t.shape.is_compatible_with(np.shape(v)):
+        shape = tuple(v.shape)
+        if not t.shape.is_compatible_with(shape):
             raise errors.InternalError(None, node.op, "Kernel of %s (%s) returned shape %s for %s, "
-                                       "expected %s" % (node.op.name, node.op.type, np.shape(v),
+                                       "expected %s" % (node.op.name, node.op.type, shape,
                                                         t.name, t.shape))
 
 

@@ -284,6 +284,11 @@ class CheckpointSaverHook(SessionRunHook):
         self._steps_per_run = 1
         self._last_saved_path = None
 
+    @property
+    def last_saved_path(self):
+        """The path of the last checkpoint this hook wrote, or None."""
+        return self._last_saved_path
+
     def begin(self):
         os.makedirs(self._checkpoint_dir, exist_ok=True)
         self._global_step_tensor = _global_step_tensor("CheckpointSaverHook")

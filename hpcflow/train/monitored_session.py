@@ -808,9 +808,10 @@ class _MonitoredSession:
         name = signals.preemption_requested()
         if name is None:
             return
-        saver_hooks = [h for h in self._hooks if hasattr(h, "_last_saved_path")]
-        self.close()
-        saved = [h._last_saved_path for h in saver_hooks if h._last_saved_path]
+        from .basic_session_run_hooks import CheckpointSaverHook
+        saver_hooks = [h for h in self._hooks if isinstance(h, CheckpointSaverHook)]
+        self.close()  # the hooks' end(): CheckpointSaverHook writes the final checkpoint
+        saved = [h.last_saved_path for h in saver_hooks if h.last_saved_path]
         where = ("checkpoint %s" % saved[-1]) if saved else "no checkpoint (no checkpoint_dir)"
         print("hpcflow: stopped by %s: saved %s; exiting with code %d (run the same command "
               "again to resume)" % (name, where, PREEMPTED_EXIT_CODE), file=sys.stderr,

@@ -1,42 +1,27 @@
-"""Runs device copy insertion in every Plan compile, as runtime/executor.py will (tests only).
+"""Records the graph IR of every Plan compiled, for tests to inspect placement and copies.
 
-The lead wires `devices.copy_insertion.insert_device_copies(ir, ...)` into Plan.__init__
-right after `rewrites.rewrite(...)` and before `ir.order()`. Until then, `install` wraps
-`rewrites.rewrite` (which every Plan calls: local sessions, function graphs, MPI
-partitions, data-parallel steps) so that it runs the copy insertion last.
+Plan.__init__ (runtime/executor.py) calls `copy_insertion.insert_device_copies(ir, ...)`
+after the rewrites; `install` wraps that function so each compiled IR is kept.
 """
 from hpcflow.devices import copy_insertion
-from hpcflow.runtime import rewrites
 
-
-def _already_wired():
-    import inspect
-    from hpcflow.runtime import executor
-    return "insert_device_copies" in inspect.getsource(executor.Plan.__init__)
-
-
-# The GraphIRs compiled since install (newest last), for tests to inspect placement.
+# The GraphIRs compiled since install (newest last).
 COMPILED = []
 
 
-def rewrite_with_device_copies(original):
-    def rewrite(ir, passes, preference=None):
-        stats = original(ir, passes, preference)
-        stats["device_copies"] = copy_insertion.insert_device_copies(
-            ir, rewrites.RewriteContext(preference))
+def install(monkeypatch=None):
+    """Records every Plan compiled from now on (idempotent)."""
+    if hasattr(copy_insertion.insert_device_copies, "__wrapped__"):
+        return
+    original = copy_insertion.insert_device_copies
+
+    def recording(ir, context):
+        result = original(ir, context)
         COMPILED.append(ir)
         del COMPILED[:-50]
-        return stats
-    rewrite.__wrapped__ = original
-    return rewrite
-
-
-def install(monkeypatch=None):
-    """Makes every Plan compiled from now on insert device copies (no-op once wired in)."""
-    if _already_wired() or hasattr(rewrites.rewrite, "__wrapped__"):
-        return
-    patched = rewrite_with_device_copies(rewrites.rewrite)
+        return result
+    recording.__wrapped__ = original
     if monkeypatch is not None:
-        monkeypatch.setattr(rewrites, "rewrite", patched)
+        monkeypatch.setattr(copy_insertion, "insert_device_copies", recording)
     else:
-        rewrites.rewrite = patched
+        copy_insertion.insert_device_copies = recording

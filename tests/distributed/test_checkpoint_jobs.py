@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -74,10 +75,16 @@ def _rank_pids(results):
     return pids
 
 
-def _wait_for_line(proc, wanted):
-    for line in proc.stdout:
-        if line.strip() == wanted:
-            return
+def _wait_for_line(proc, wanted, timeout=harness.TIMEOUT):
+    # A job that hangs before printing would block the read for ever: kill it at the deadline.
+    watchdog = threading.Timer(timeout, proc.kill)
+    watchdog.start()
+    try:
+        for line in proc.stdout:
+            if line.strip() == wanted:
+                return
+    finally:
+        watchdog.cancel()
     raise AssertionError("the job ended before printing %r: %s" % (wanted, proc.stderr.read()))
 
 

@@ -1,5 +1,5 @@
 """Sends stand-in GPU tensors around a ring of ranks with the GPU transport functions
-(staging.send_tensor / recv_tensor) and checks what arrives, in device memory."""
+(Transport.send_tensor / recv_tensor with a device) and checks what arrives, in device memory."""
 import sys
 
 import numpy as np
@@ -18,8 +18,8 @@ ok = True
 for step, dtype in enumerate((np.float32, np.float64, np.int64)):
     value = (np.arange(12, dtype=dtype).reshape(3, 4) + rank * 100)
     tag = transport.edge_tag(7, step)
-    staging.send_tensor(transport, gpu.to_device(value), gpu, (rank + 1) % size, tag)
-    got = staging.recv_tensor(transport, gpu, (rank - 1) % size, tag, "ring %d" % step)
+    transport.send_tensor(gpu.to_device(value), (rank + 1) % size, tag, device=gpu)
+    got = transport.recv_tensor((rank - 1) % size, tag, "ring %d" % step, device=gpu)
     transport.flush()
     expected = np.arange(12, dtype=dtype).reshape(3, 4) + ((rank - 1) % size) * 100
     ok &= gpu.is_array(got) and got.dtype == dtype and bool((gpu.to_host(got) == expected).all())
