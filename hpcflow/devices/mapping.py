@@ -1,9 +1,9 @@
 """Which physical GPU a rank's `GPU:k` is: by local rank, within CUDA_VISIBLE_DEVICES.
 
 HPC jobs run one rank per GPU. A rank learns its place on its node from the launcher
-(`SLURM_LOCALID` under srun, `OMPI_COMM_WORLD_LOCAL_RANK` under Open MPI, `MPI_LOCALRANKID`
-under MPICH's hydra, `MV2_COMM_WORLD_LOCAL_RANK` under MVAPICH, `PALS_LOCAL_RANKID` under
-Cray PALS) or, failing that, from an MPI shared-memory split of COMM_WORLD. The GPUs it may
+(`OMPI_COMM_WORLD_LOCAL_RANK` under Open MPI, `MPI_LOCALRANKID` under MPICH's hydra,
+`MV2_COMM_WORLD_LOCAL_RANK` under MVAPICH, `PALS_LOCAL_RANKID` under Cray PALS,
+`SLURM_LOCALID` under srun) or, failing that, from an MPI shared-memory split of COMM_WORLD. The GPUs it may
 use are the ones the CUDA runtime shows it: CUDA_VISIBLE_DEVICES already renumbers them from
 0, so a scheduler that binds one GPU per task (`--gpus-per-task=1`) makes every rank's
 GPU:0 its own GPU, and a node whose ranks all see all GPUs is shared out by local rank.
@@ -14,9 +14,12 @@ GPU:0 its own GPU, and a node whose ranks all see all GPUs is shared out by loca
 """
 import os
 
-# (variable, what sets it) in the order they are trusted.
-LOCAL_RANK_VARIABLES = ("SLURM_LOCALID", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID",
-                        "MV2_COMM_WORLD_LOCAL_RANK", "PALS_LOCAL_RANKID", "PMI_LOCAL_RANK")
+# In the order they are trusted: the MPI launchers' own first, since under mpiexec inside a
+# Slurm job every rank inherits the batch step's SLURM_LOCALID=0 (measured); SLURM_LOCALID
+# is right only for tasks that srun started itself.
+LOCAL_RANK_VARIABLES = ("OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID",
+                        "MV2_COMM_WORLD_LOCAL_RANK", "PALS_LOCAL_RANKID", "PMI_LOCAL_RANK",
+                        "SLURM_LOCALID")
 LOCAL_SIZE_VARIABLES = ("OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS",
                         "MV2_COMM_WORLD_LOCAL_SIZE", "PALS_LOCAL_SIZE", "PMI_LOCAL_SIZE")
 
