@@ -1,5 +1,5 @@
-# Row loops the compiler vectorizes (reductions along contiguous rows, element-wise max),
-# written in C where a pragma or `restrict` is what lets it.
+# Reductions along contiguous rows that the compiler vectorizes, written in C because an
+# OpenMP SIMD pragma is what lets it.
 cimport cython
 
 cdef extern from *:
@@ -33,22 +33,6 @@ cdef extern from *:
         for (Py_ssize_t j = 0; j < n; j++) s += x[j];
         return s;
     }
-    /* dst[i] = max(dst[i], src[i]) with np.maximum's NaN rule (a NaN in either stays NaN).
-       restrict: the compiler may vectorize without a runtime overlap check. */
-    static inline void hpcflow_max_into_f(float* restrict dst, const float* restrict src,
-                                          Py_ssize_t n) {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            float v = src[i], cur = dst[i];
-            dst[i] = ((v > cur) | (v != v)) ? v : cur;
-        }
-    }
-    static inline void hpcflow_max_into_d(double* restrict dst, const double* restrict src,
-                                          Py_ssize_t n) {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            double v = src[i], cur = dst[i];
-            dst[i] = ((v > cur) | (v != v)) ? v : cur;
-        }
-    }
     static inline double hpcflow_row_sum_d(const double* x, Py_ssize_t n) {
         double s = 0;
         HPCFLOW_SIMD_SUM_S
@@ -60,8 +44,6 @@ cdef extern from *:
     double hpcflow_row_max_d(const double* x, Py_ssize_t n) noexcept nogil
     double hpcflow_row_sum_f(const float* x, Py_ssize_t n) noexcept nogil
     double hpcflow_row_sum_d(const double* x, Py_ssize_t n) noexcept nogil
-    void hpcflow_max_into_f(float* dst, const float* src, Py_ssize_t n) noexcept nogil
-    void hpcflow_max_into_d(double* dst, const double* src, Py_ssize_t n) noexcept nogil
 
 
 cdef inline cython.floating row_max(const cython.floating* row, Py_ssize_t n) noexcept nogil:
@@ -78,11 +60,3 @@ cdef inline double row_sum(const cython.floating* row, Py_ssize_t n) noexcept no
     else:
         return hpcflow_row_sum_d(row, n)
 
-
-cdef inline void max_into(cython.floating* dst, const cython.floating* src,
-                          Py_ssize_t n) noexcept nogil:
-    """dst = np.maximum(dst, src) over n values (non-overlapping)."""
-    if cython.floating is float:
-        hpcflow_max_into_f(dst, src, n)
-    else:
-        hpcflow_max_into_d(dst, src, n)

@@ -6,8 +6,9 @@ Run (the OpenBLAS variables are unset for this command only, as NOTES.md explain
         [--only SUBSTRING]
 
 Shapes are those of the issue's workloads (LeNet-like CNN at batch 64, the 784-256-256-10
-MLP at batch 128) plus an embedding and a large-softmax case. (GatherV2 is not here: a
-compiled row copy measured 1.0-1.5x slower than np.take and is not registered.) For each case the two kernels
+MLP at batch 128) plus an embedding and a large-softmax case. GatherV2 and MaxPool are not
+here: their compiled versions measured no faster than numpy (np.take already copies whole
+rows; np.maximum over the window offsets is SIMD) and are not registered. For each case the two kernels
 are timed alternately in the same process; the script prints each one's median time per
 call and the ratio cython / numpy (below 1 means the Cython kernel is faster), and checks
 the two agree. Timings are what this machine gave in this run: nothing is asserted.
@@ -65,11 +66,8 @@ def cases(rng):
         ("conv2 dinput", "Conv2DBackpropInput", (shape2, w2, y2), _conv_attrs()),
         ("conv2 dinput stride 2", "Conv2DBackpropInput",
          (shape2, w2, normal(64, 7, 7, 64)), _conv_attrs(strides=(1, 2, 2, 1))),
-        ("maxpool1 2x2/2 64x28x28x32", "MaxPool", (y1,), _pool_attrs()),
-        ("maxpool2 2x2/2 64x14x14x64", "MaxPool", (y2,), _pool_attrs()),
         ("maxpool1 grad", "MaxPoolGrad", (y1, pooled1, normal(*pooled1.shape)), _pool_attrs()),
         ("maxpool2 grad", "MaxPoolGrad", (y2, pooled2, normal(*pooled2.shape)), _pool_attrs()),
-        ("maxpool 3x3/1 SAME", "MaxPool", (x2,), _pool_attrs(3, 1, "SAME")),
         ("maxpool grad-grad", "MaxPoolGradGrad", (y1, pooled1, normal(*y1.shape)),
          _pool_attrs()),
         ("avgpool 2x2/2", "AvgPool", (y1,), _pool_attrs()),

@@ -212,7 +212,7 @@ def _conv2d_backprop_filter(x, filter_sizes, dy, *, strides, padding, explicit_p
     return _conv_filter_gradient_nhwc(xn, dyn, g, filter_shape)
 
 
-# -- MaxPool, MaxPoolGrad, MaxPoolGradGrad, AvgPool, AvgPoolGrad -----------------------------
+# -- MaxPoolGrad, MaxPoolGradGrad, AvgPool, AvgPoolGrad (MaxPool stays numpy's) ---------------
 
 def _pool_window_ok(ksize, strides, data_format):
     return _spatial_window_ok(ksize, data_format) and _spatial_window_ok(strides, data_format)
@@ -220,17 +220,6 @@ def _pool_window_ok(ksize, strides, data_format):
 
 def _pool_args(g):
     return (g.kernel_h, g.kernel_w, g.stride_h, g.stride_w, g.pad_top, g.pad_left)
-
-
-def _max_pool(x, *, ksize, strides, padding, data_format):
-    attrs = {"ksize": ksize, "strides": strides, "padding": padding, "data_format": data_format}
-    if not (_floats(x) and x.ndim == 4 and _pool_window_ok(ksize, strides, data_format)):
-        return _reference("MaxPool", x, **attrs)
-    xn = _nhwc(x, data_format)
-    g = nn_ops._pool_geometry(xn.shape, what="MaxPool input", **attrs)
-    out = np.empty((xn.shape[0], g.out_h, g.out_w, xn.shape[3]), dtype=x.dtype)
-    _pooling.max_pool(xn, out, *_pool_args(g))
-    return nn_ops._from_nhwc(out, data_format)
 
 
 def _max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, data_format):
@@ -439,7 +428,6 @@ KERNELS = {
     "Conv2D": _conv2d,
     "Conv2DBackpropInput": _conv2d_backprop_input,
     "Conv2DBackpropFilter": _conv2d_backprop_filter,
-    "MaxPool": _max_pool,
     "MaxPoolGrad": _max_pool_grad,
     "MaxPoolGradGrad": _max_pool_grad_grad,
     "AvgPool": _avg_pool,

@@ -13,11 +13,10 @@ import numpy as np
 from ..framework import errors
 from ..framework.graph_io import graph_from_bytes
 from ..runtime.executor import Plan
-from ..runtime.local import fill_step_stats
 from . import data_parallel
 from .collectives import StepCollectives
 from .dp_ops import COLLECTIVE_OPS, DataParallelStep, split_counts  # noqa: F401
-from .master import raise_primary_error
+from .master import finish_step
 from .transport import REPLY_TAG, PeerFailedError
 
 _plan_ids = itertools.count(1_000_000)  # disjoint from the partitioned plans' ids
@@ -141,18 +140,7 @@ class DataParallelRuntime:
             results = runner.run(local_feeds, step, records)
         except errors.OpError as e:
             local_error = e
-        failures = []
-        for rank in range(1, self.job.size):
-            reply = self.transport.recv_control(rank, REPLY_TAG, "the step reply")
-            if reply[0] == "error":
-                _, _, class_name, message, secondary = reply[:5]
-                failures.append((secondary, rank, class_name, message))
-            elif trace:
-                for device, node_records in reply[2]:
-                    fill_step_stats(run_metadata, device, node_records)
-        if trace:
-            fill_step_stats(run_metadata, self.job.cluster.device_name(0), records)
-        raise_primary_error(local_error, failures)
+        finish_step(self.job, range(1, self.job.size), local_error, records, run_metadata)
         return results
 
     def close(self):

@@ -87,23 +87,31 @@ class DistributedRuntime:
             results = plan.local_runner.run(feed_values, records)
         except errors.OpError as e:
             local_error = e
-        failures = []
-        for rank in plan.worker_ranks:
-            reply = self.transport.recv_control(rank, REPLY_TAG, "the step reply")
-            status = reply[0]
-            if status == "error":
-                _, _, class_name, message, secondary = reply[:5]
-                failures.append((secondary, rank, class_name, message))
-            elif trace:
-                for device, node_records in reply[2]:
-                    fill_step_stats(run_metadata, device, node_records)
-        if trace:
-            fill_step_stats(run_metadata, self.job.cluster.device_name(0), records)
-        raise_primary_error(local_error, failures)
+        finish_step(self.job, plan.worker_ranks, local_error, records, run_metadata)
         return results
 
     def close(self):
         self._plans.clear()
+
+
+def finish_step(job, worker_ranks, local_error, local_records, run_metadata):
+    """Collects the step replies of `worker_ranks`; merges traces; raises the root error.
+
+    Every worker replies once per step, failed or not, so this never waits on a rank that
+    will not answer.
+    """
+    failures = []
+    for rank in worker_ranks:
+        reply = job.transport.recv_control(rank, REPLY_TAG, "the step reply")
+        if reply[0] == "error":
+            _, _, class_name, message, secondary = reply[:5]
+            failures.append((secondary, rank, class_name, message))
+        elif run_metadata is not None:
+            for device, node_records in reply[2]:
+                fill_step_stats(run_metadata, device, node_records)
+    if run_metadata is not None:
+        fill_step_stats(run_metadata, job.cluster.device_name(0), local_records)
+    raise_primary_error(local_error, failures)
 
 
 def raise_primary_error(local_error, failures):
