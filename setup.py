@@ -110,11 +110,18 @@ setup(
     packages=find_packages(include=["hpcflow", "hpcflow.*"]),
     ext_modules=_extensions(),
     cmdclass={"build_ext": BuildExt},
-    install_requires=["numpy>=1.22", "mpi4py>=3.1", "h5py>=3.0"],
+    # tensorboard: its protos and event writer (summaries, on every rank); threadpoolctl:
+    # each rank's share of a node's cores for BLAS; tqdm: progress bars.
+    install_requires=["numpy>=1.22", "mpi4py>=3.1", "h5py>=3.0", "tensorboard>=2.10",
+                      "threadpoolctl>=3", "tqdm"],
     extras_require={
         "mpich": ["mpich"],
         "gpu": ["cupy-cuda12x"],
-        "test": ["pytest>=7", "pytest-mpi", "mpich", "scipy"],
+        # mpich: MPI from PyPI (no system MPI needed); scikit-learn: the digits data of the
+        # examples; pillow: decoding image summaries; cupy + NVRTC (both import without a
+        # GPU): the GPU backend's CPU-side tests and CUDA source compilation.
+        "test": ["pytest>=7", "pytest-mpi", "mpich", "scikit-learn", "pillow",
+                 "cupy-cuda13x", "nvidia-cuda-nvrtc"],
     },
     entry_points={"console_scripts": ["hpcflow=hpcflow.__main__:main"]},
     zip_safe=False,

@@ -102,6 +102,7 @@ from .ops import init_ops as initializers  # noqa: F401 - tf.initializers.zeros(
 from .ops import (segment_ops as _segment_ops, training_ops as _training_ops,  # noqa: F401
                   transfer_ops as _transfer_ops)
 from .distributed import dp_ops as _dp_ops  # noqa: F401 - data-parallel rewrite ops
+from .backends import cython_backend as _cython_backend  # noqa: F401 - compiled CPU kernels
 
 from . import data, debugging, nn, summary, timeline, train  # noqa: F401,E402
 from . import testing as test  # noqa: F401,E402
