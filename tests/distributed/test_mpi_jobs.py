@@ -147,6 +147,17 @@ def test_killed_worker_ends_the_job_without_hanging():
             proc.wait()
 
 
+@pytest.mark.parametrize("ranks", harness.RANK_COUNTS)
+def test_transport_and_collectives_on_every_rank(ranks):
+    # The pytest-mpi suite in mpi_units/, run by pytest on every rank of a real MPI job.
+    units = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mpi_units")
+    proc = subprocess.run([harness.mpiexec(), "-n", str(ranks), sys.executable, "-m", "pytest",
+                           "-q", "-p", "no:cacheprovider", "--with-mpi", units],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "3 passed" in proc.stdout
+
+
 def test_launcher_help():
     proc = subprocess.run([sys.executable, "-m", "hpcflow", "--help"], capture_output=True,
                           text=True, timeout=60)
