@@ -136,13 +136,20 @@ def request_preemption(signum=signal.SIGUSR1):
         _requested = signum
 
 
-def requeue_if_asked(run=subprocess.run):
+def requeue_if_asked(run=subprocess.run, signal_name="SIGUSR1"):
     """Runs `scontrol requeue $SLURM_JOB_ID` when HPCFLOW_REQUEUE_ON_SIGNAL=1 under Slurm.
+
+    Only after SIGUSR1, Slurm's warning before a time limit or preemption: SIGTERM comes
+    from `scancel` or the end of the job, and requeueing would undo the cancellation.
 
     Returns:
       True if the requeue command ran and succeeded.
     """
     if os.environ.get(REQUEUE_VARIABLE, "") != "1":
+        return False
+    if signal_name != "SIGUSR1":
+        print("hpcflow: not requeueing after %s (the job is being ended, not warned)"
+              % signal_name, file=sys.stderr, flush=True)
         return False
     job_id = os.environ.get("SLURM_JOB_ID")
     if not job_id:
@@ -163,9 +170,3 @@ def requeue_if_asked(run=subprocess.run):
         return False
     print("hpcflow: requeued Slurm job %s" % job_id, file=sys.stderr, flush=True)
     return True
-
-
-# Workaround until hpcflow/__init__.py imports the checkpoint ops (through hpcflow.train's
-# Saver export): the launcher imports this module on every rank, so importing them here
-# registers the op types (SaveHDF5, RestoreHDF5, MergeHDF5Index) that worker ranks must know.
-from .. import checkpoint as _checkpoint  # noqa: E402,F401

@@ -13,22 +13,27 @@ from .learning_rate_decay import (cosine_decay, exponential_decay, inverse_time_
 from .momentum import MomentumOptimizer
 from .optimizer import Optimizer
 from .progress import ProgressHook
+from .basic_session_run_hooks import (CheckpointSaverHook, CheckpointSaverListener, FeedFnHook,
+                                      FinalOpsHook, LoggingTensorHook,
+                                      NanLossDuringTrainingError, NanTensorHook,
+                                      SecondOrStepTimer, StepCounterHook, StopAtStepHook)
+from .monitored_session import (PREEMPTED_EXIT_CODE, ChiefSessionCreator, MonitoredSession,
+                                MonitoredTrainingSession, Scaffold, SessionCreator,
+                                SessionManager, SessionRunArgs, SessionRunContext,
+                                SessionRunHook, SessionRunValues, SingularMonitoredSession,
+                                WorkerSessionCreator)
 from .queue_runner import QueueRunner, add_queue_runner, start_queue_runners
+from .saver import (CheckpointState, NewCheckpointReader, Saver, SaverDef, checkpoint_exists,
+                    generate_checkpoint_state_proto, get_checkpoint_mtimes,
+                    get_checkpoint_state, latest_checkpoint, list_variables, load_checkpoint,
+                    load_variable, remove_checkpoint, update_checkpoint_state)
 from .rmsprop import RMSPropOptimizer
 from .training_util import (create_global_step, get_global_step, get_or_create_global_step,
                             global_step)
 from ..summary.hooks import SummarySaverHook
 from ..summary.writer import summary_iterator
 
-__all__ = [
-    "AdagradOptimizer", "AdamOptimizer", "ClusterSpec", "Coordinator", "GradientDescentOptimizer",
-    "GreedyLoadBalancingStrategy", "LooperThread", "MomentumOptimizer", "Optimizer",
-    "ProgressHook", "SummarySaverHook", "summary_iterator",
-    "QueueRunner", "RMSPropOptimizer", "add_queue_runner", "batch", "batch_join",
-    "byte_size_load_fn", "cosine_decay", "create_global_step", "exponential_decay",
-    "get_global_step", "get_or_create_global_step", "global_step", "input_producer",
-    "inverse_time_decay", "limit_epochs", "natural_exp_decay", "piecewise_constant",
-    "polynomial_decay", "range_input_producer", "replica_device_setter", "shuffle_batch",
-    "shuffle_batch_join", "slice_input_producer", "start_queue_runners",
-    "string_input_producer",
-]
+__all__ = sorted(name for name in dir() if not name.startswith("_") and name not in (
+    "adagrad", "adam", "basic_session_run_hooks", "coordinator", "device_setter",
+    "gradient_descent", "input", "learning_rate_decay", "momentum", "monitored_session",
+    "optimizer", "progress", "queue_runner", "rmsprop", "saver", "training_util"))

@@ -429,7 +429,7 @@ def _unfinalize(graph):
     if unfinalize is not None:
         unfinalize()
     else:
-        graph._finalized = False
+        graph._unsafe_unfinalize()
 
 
 def _name(op):
@@ -816,7 +816,7 @@ class _MonitoredSession:
         print("hpcflow: stopped by %s: saved %s; exiting with code %d (run the same command "
               "again to resume)" % (name, where, PREEMPTED_EXIT_CODE), file=sys.stderr,
               flush=True)
-        signals.requeue_if_asked()
+        signals.requeue_if_asked(signal_name=name)
         raise SystemExit(PREEMPTED_EXIT_CODE)
 
     def should_stop(self):

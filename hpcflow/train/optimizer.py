@@ -172,9 +172,20 @@ class Optimizer:
             dtype = dtype or var.dtype.base_dtype
             shape = var.shape.as_list()
             with graph.colocate_with(var.op):
-                slots[key] = variables.Variable(
+                slot = variables.Variable(
                     lambda: initial_value(shape, dtype), name="%s/%s" % (key, self._name),
                     trainable=False, dtype=dtype)
+            slice_info = var._get_save_slice_info() if hasattr(var, "_get_save_slice_info") \
+                else None
+            if slice_info is not None:
+                # A shard's slot is the same shard of a full slot variable (as TF's
+                # slot_creator): "<full name>/Adam", so checkpoints restore it into any
+                # other partitioning.
+                slot_suffix = slot.op.name[len(key) + 1:]
+                slot._set_save_slice_info(variables.Variable.SaveSliceInfo(
+                    slice_info.full_name + "/" + slot_suffix, slice_info.full_shape,
+                    slice_info.var_offset, slice_info.var_shape))
+            slots[key] = slot
         return slots[key]
 
     def _zeros_slot(self, var, slot_name):

@@ -402,6 +402,11 @@ def test_requeue_only_when_asked_under_slurm(monkeypatch):
     Done.returncode, Done.stderr = 1, "Invalid job id"
     assert not signals.requeue_if_asked(fake_run)
     assert not signals.requeue_if_asked(lambda *a, **k: (_ for _ in ()).throw(OSError("no")))
+    # SIGTERM means the job is being ended (scancel, time limit): never undo it.
+    Done.returncode = 0
+    calls.clear()
+    assert not signals.requeue_if_asked(fake_run, signal_name="SIGTERM")
+    assert calls == []
 
 
 _SIGNAL_SCRIPT = textwrap.dedent("""

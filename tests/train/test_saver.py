@@ -400,3 +400,33 @@ def test_save_killed_midway_leaves_latest_checkpoint_complete(tmp_path, stage):
     with ckpt_reader.CheckpointReader(latest) as reader:
         np.testing.assert_array_equal(reader.get_tensor("b"), np.ones(100000))
         assert reader.get_tensor("global_step") == 1
+
+
+def test_adam_slots_of_a_partitioned_variable_restore_into_another_partitioning(tmp_path):
+    # A shard's slots are shards of one full slot variable ("table/Adam"), as in TF.
+    def build(parts):
+        graph = tf.Graph()
+        with graph.as_default():
+            table = tf.get_variable("table", [10, 4], partitioner=tf.fixed_size_partitioner(parts),
+                                    initializer=tf.random_normal_initializer(seed=1))
+            loss = tf.reduce_sum(tf.square(tf.nn.embedding_lookup(table, [1, 7, 8])))
+            optimizer = tf.train.AdamOptimizer(0.1)
+            train = optimizer.minimize(loss)
+            init = tf.global_variables_initializer()
+            saver = tf.train.Saver()
+        return graph, table, optimizer, train, init, saver
+
+    graph, table, optimizer, train, init, saver = build(2)
+    with tf.Session(graph=graph) as sess:
+        sess.run(init)
+        for _ in range(3):
+            sess.run(train)
+        path = saver.save(sess, str(tmp_path / "model"), global_step=3)
+        values = np.concatenate(sess.run(list(table)))
+        moments = np.concatenate(sess.run([optimizer.get_slot(v, "m") for v in table]))
+    graph, table, optimizer, _, _, saver = build(3)
+    with tf.Session(graph=graph) as sess:
+        saver.restore(sess, path)
+        np.testing.assert_allclose(np.concatenate(sess.run(list(table))), values)
+        np.testing.assert_allclose(
+            np.concatenate(sess.run([optimizer.get_slot(v, "m") for v in table])), moments)
