@@ -96,7 +96,6 @@ from .ops.check_ops import (Assert, assert_equal, assert_greater,  # noqa: F401
                             check_numerics, is_non_decreasing, is_numeric_tensor,
                             is_strictly_increasing, verify_tensor_all_finite)
 from .ops.script_ops import numpy_function, py_func  # noqa: F401
-from .ops.collective_ops import allgather, allreduce, broadcast  # noqa: F401
 from .ops.nn_ops import dynamic_partition, dynamic_stitch  # noqa: F401
 from .ops import init_ops as initializers  # noqa: F401 - tf.initializers.zeros() etc.
 from .ops import (segment_ops as _segment_ops, training_ops as _training_ops,  # noqa: F401
@@ -109,7 +108,7 @@ from . import testing as test  # noqa: F401,E402
 from . import math_namespace as math  # noqa: F401,E402
 from . import random_namespace as random  # noqa: F401,E402
 from . import linalg_namespace as linalg  # noqa: F401,E402
-from .distributed.context import cluster_spec, rank, size  # noqa: F401,E402
+from . import mpi  # noqa: F401,E402
 
 newaxis = None
 get_static_value = _constant_value

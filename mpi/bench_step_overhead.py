@@ -48,7 +48,7 @@ def main():
         sess._runtime = LocalRuntime(sess.graph, sess._config)
         sess._state = sess._runtime.local_state
         local = median_step(sess, data_parallel, feed)
-    print("ranks: %d; local step (same process): %.1f us" % (tf.size(), local * 1e6))
+    print("ranks: %d; local step (same process): %.1f us" % (tf.mpi.size(), local * 1e6))
     for name, value in results.items():
         print("%-20s step %.1f us, overhead %.1f us per step" % (
             name, value * 1e6, (value - local) * 1e6))

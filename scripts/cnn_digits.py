@@ -109,7 +109,7 @@ def main(argv=None):
         step = sess.run(global_step)
     print("checkpoint %s (step %d)" % (checkpoint, step))
     print("test accuracy %.4f (%d test digits), trained in %.1f s on %d rank(s)"
-          % (accuracy, test_reader.num_examples, train_seconds, tf.size()))
+          % (accuracy, test_reader.num_examples, train_seconds, tf.mpi.size()))
     return accuracy
 
 

@@ -77,7 +77,7 @@ def main(argv=None):
             pass
         accuracy = sess.run(correct) / test_reader.num_examples
     print("test accuracy %.4f (%d test digits), %.1f s on %d rank(s)"
-          % (accuracy, test_reader.num_examples, time.time() - start, tf.size()))
+          % (accuracy, test_reader.num_examples, time.time() - start, tf.mpi.size()))
     return accuracy
 
 

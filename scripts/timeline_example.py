@@ -58,7 +58,7 @@ def main(argv=None):
     trace = timeline.Timeline(metadata.step_stats).generate_chrome_trace_format()
     with open(output, "w") as f:
         f.write(trace)
-    title = "one %s training step on %d rank(s)" % (args.model, tf.size())
+    title = "one %s training step on %d rank(s)" % (args.model, tf.mpi.size())
     svg_path = output[:-len(".json")] + ".svg" if output.endswith(".json") else output + ".svg"
     with open(svg_path, "w") as f:
         f.write(timeline.render_svg(trace, title=title))

@@ -64,7 +64,7 @@ def main(argv=None):
     tf.set_random_seed(args.seed)
     centers = tf.placeholder(tf.int64, [None], name="centers")
     contexts = tf.placeholder(tf.int64, [None], name="contexts")
-    with tf.device(tf.train.replica_device_setter(cluster=tf.cluster_spec())):
+    with tf.device(tf.train.replica_device_setter(cluster=tf.mpi.cluster_spec())):
         embeddings = tf.get_variable(
             "embeddings", [len(vocabulary), args.dimension],
             initializer=tf.random_uniform_initializer(-0.5, 0.5),
@@ -106,7 +106,7 @@ def main(argv=None):
         nearest = [vocabulary[i] for i in np.argsort(-row)[1:6]]
         print("nearest to %-9s %s" % (word + ":", ", ".join(nearest)))
     print("test accuracy %.4f (held-out top-5 context words, %d pairs), %.1f s on %d rank(s)"
-          % (held_out, len(test_centers), time.time() - start, tf.size()))
+          % (held_out, len(test_centers), time.time() - start, tf.mpi.size()))
     return held_out
 
 

@@ -369,16 +369,7 @@ def _op_scope(name, default, values=()):
     """
     graph = graph_for_inputs(values)
     with graph.as_default(), graph.name_scope(name if name is not None else default) as scope:
-        key = scope[:-1].lower()
-        count = graph._names_in_use.get(key)
-        try:
-            yield scope
-        finally:
-            # Workaround: Graph.unique_op_name marks an exact "scope/" name used a second
-            # time, so the next op of this type would skip a suffix ("Reshape_2" after
-            # "Reshape"); undo that second mark (a no-op once the graph stops doing it).
-            if count is not None and graph._names_in_use.get(key) == count + 1:
-                graph._names_in_use[key] = count
+        yield scope
 
 
 def shape(input, name=None, out_type=dtypes.int32):  # noqa: A002

@@ -46,7 +46,7 @@ def batch_for(step):
     return DATA_X[rows], DATA_IDS[rows], DATA_T[rows]
 
 
-num_ps = len(tf.cluster_spec().as_dict()["ps"])
+num_ps = len(tf.mpi.cluster_spec().as_dict()["ps"])
 partitions = num_ps if args.partitions == "ps" else int(args.partitions)
 device = tf.train.replica_device_setter(ps_tasks=num_ps) if args.mode == "placed" else None
 with tf.device(device):

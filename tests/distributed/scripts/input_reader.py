@@ -57,4 +57,4 @@ save_results(losses=np.array(losses), indices=np.concatenate(indices), steps=ste
              steps_per_epoch=reader.steps_per_epoch, weights=weights, bias=bias,
              summary_losses=np.array(summary_losses, dtype=np.float32),
              labels_match=np.array_equal(np.concatenate(labels), expected_labels),
-             info_ranks=tf.size())
+             info_ranks=tf.mpi.size())

@@ -40,4 +40,4 @@ save_results(info_placed=np.array(timeline.Timeline(placed_metadata.step_stats)
                                   .generate_chrome_trace_format()),
              info_data_parallel=np.array(timeline.Timeline(dp_metadata.step_stats)
                                          .generate_chrome_trace_format()),
-             info_ranks=tf.size())
+             info_ranks=tf.mpi.size())

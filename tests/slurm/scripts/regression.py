@@ -68,7 +68,7 @@ train_op = tf.train.GradientDescentOptimizer(args.learning_rate).minimize(
 class PrintStart(SessionRunHook):
     def after_create_session(self, session, coord):
         print("start step %d ranks %d checkpoint %s" % (
-            session.run(global_step), tf.size(),
+            session.run(global_step), tf.mpi.size(),
             latest_checkpoint(args.checkpoint_dir) or "none"), flush=True)
 
 
