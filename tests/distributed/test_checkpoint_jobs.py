@@ -150,7 +150,7 @@ def _fake_scontrol(tmp_path):
     ("placed", 3, ["--ps", "2"], signal.SIGUSR1, 3),
     ("dp", 2, [], signal.SIGTERM, 3),  # resumed at another rank count
 ])
-def test_preemption_signal_saves_requeues_and_exits_75(tmp_path, reference, mode, ranks,
+def test_preemption_signal_saves_and_exits_75(tmp_path, reference, mode, ranks,
                                                        launcher_args, signum, resume_ranks):
     args = [mode, str(tmp_path / "ckpt"), str(LAST_STEP), "--slow", "0.05"]
     proc = _start(tmp_path, "preempted", ranks, launcher_args, args,
@@ -171,7 +171,9 @@ def test_preemption_signal_saves_requeues_and_exits_75(tmp_path, reference, mode
     saved = int(re.search(r"stopped by %s: saved checkpoint \S+-(\d+);" % name, err).group(1))
     assert 12 <= saved < LAST_STEP
     assert "saved %d" % saved in out
-    assert (tmp_path / "scontrol.log").read_text() == "requeue 4242\n"
+    requeued = (tmp_path / "scontrol.log").read_text() if (tmp_path / "scontrol.log").exists() else ""
+    # SIGUSR1 is Slurm's warning: requeue. SIGTERM ends the job (scancel): never undo it.
+    assert requeued == ("requeue 4242\n" if signum == signal.SIGUSR1 else "")
     stdout, results = _run(tmp_path, "resumed", resume_ranks, launcher_args, args)
     assert _starting_step(stdout) == saved
     _assert_same(reference(mode), results, "%s job preempted at %d ranks, rerun at %d"
