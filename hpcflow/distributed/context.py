@@ -20,8 +20,10 @@ class Job:
         self.cluster = JobCluster(self.size, num_ps, hosts)
         self.transport = Transport(comm)
         self.async_training = async_training
+        from .memory import tune_allocator
         from .threads import limit_threads_for_node
         self.threads_per_rank = limit_threads_for_node(comm)
+        self.allocator_tuned = tune_allocator()
 
 
 _job = None
