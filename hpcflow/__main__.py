@@ -32,8 +32,6 @@ def _parser():
         epilog=USAGE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ps", type=int, default=1, metavar="K",
                         help="number of parameter-server ranks (default 1)")
-    parser.add_argument("--async", dest="async_training", action="store_true",
-                        help="asynchronous training: workers push gradients without a barrier")
     parser.add_argument("script", help="the training script (or 'info')")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
     return parser
@@ -90,7 +88,7 @@ def main(argv=None):
               "use `srun --mpi=pmi2` or mpiexec" % (announced, comm.Get_size()), file=sys.stderr)
         return 2
     try:
-        job = context.start_job(comm, options.ps, options.async_training)
+        job = context.start_job(comm, options.ps)
     except ValueError as e:
         if comm.Get_rank() == 0:
             print("hpcflow: %s" % e, file=sys.stderr)

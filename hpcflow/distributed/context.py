@@ -11,7 +11,7 @@ from .cluster import JobCluster
 class Job:
     """This rank's view of the running MPI job."""
 
-    def __init__(self, comm, num_ps=1, async_training=False):
+    def __init__(self, comm, num_ps=1):
         from .transport import Transport
         self.comm = comm
         self.rank = comm.Get_rank()
@@ -19,7 +19,6 @@ class Job:
         hosts = comm.allgather(_hostname())
         self.cluster = JobCluster(self.size, num_ps, hosts)
         self.transport = Transport(comm)
-        self.async_training = async_training
         from .memory import tune_allocator
         from .threads import limit_threads_for_node
         self.threads_per_rank = limit_threads_for_node(comm)
@@ -34,10 +33,10 @@ def _hostname():
     return socket.gethostname()
 
 
-def start_job(comm, num_ps=1, async_training=False):
+def start_job(comm, num_ps=1):
     """Makes this process a rank of an hpcflow job (called by the launcher on every rank)."""
     global _job
-    _job = Job(comm, num_ps, async_training)
+    _job = Job(comm, num_ps)
     return _job
 
 

@@ -29,13 +29,13 @@ class GraphOptions(_Message):
 
 
 class ConfigProto(_Message):
-    """Session configuration. Accepted as in TF1; hpcflow-specific: `async_training`."""
+    """Session configuration, accepted as in TF1."""
 
     _FIELDS = {"allow_soft_placement": False, "log_device_placement": False,
                "inter_op_parallelism_threads": 0, "intra_op_parallelism_threads": 0,
                "device_count": dict, "gpu_options": GPUOptions, "graph_options": GraphOptions,
                "operation_timeout_in_ms": 0, "use_per_session_threads": False,
-               "isolate_session_state": False, "async_training": False}
+               "isolate_session_state": False}
 
 
 class RunOptions(_Message):
