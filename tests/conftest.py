@@ -1,4 +1,5 @@
 """Test-wide settings: kernel output checking on, a fresh default graph for every test."""
+import glob
 import os
 
 os.environ.setdefault("HPCFLOW_CHECK_KERNELS", "1")
@@ -12,3 +13,20 @@ import hpcflow as tf  # noqa: E402
 def fresh_default_graph():
     tf.reset_default_graph()
     yield
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_mpi_shared_memory():
+    """Removes MPICH shared-memory segments a test's jobs left behind.
+
+    MPICH unlinks its segments once every rank has attached, except when a rank is killed
+    first (the failure tests do that on purpose); left over, they fill /dev/shm run after
+    run, and one whose name a later job reuses breaks that job's MPI_Init.
+    """
+    before = set(glob.glob("/dev/shm/mpich_shm_*"))
+    yield
+    for path in set(glob.glob("/dev/shm/mpich_shm_*")) - before:
+        try:
+            os.unlink(path)
+        except OSError:  # already gone
+            pass

@@ -142,6 +142,10 @@ class SlurmCluster:
             "JobAcctGatherType=jobacct_gather/none",
             "AccountingStorageType=accounting_storage/none",
             "MpiDefault=none",
+            # Job IDs that differ from any earlier test session's: MPICH names its
+            # shared-memory segments after the srun step (job.step), and a stale segment left
+            # by a killed job of an earlier session with the same job ID broke MPI_Init.
+            "FirstJobId=%d" % (1000 + int(time.time()) % 1000000 * 10),
             "MailProg=/bin/true",
             "ReturnToService=2",
             "KillWait=5",

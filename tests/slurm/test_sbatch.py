@@ -127,10 +127,7 @@ def test_train_gpu_one_rank_per_gpu(slurm, reference, tmp_path, launcher):
     job = slurm.submit(template("train_gpu.sbatch"), training_args(3),
                        ["--nodes=1", "--ntasks-per-node=2", "--gpus-per-node=2",
                         "--cpus-per-task=1", "--time=5"], cwd=tmp_path,
-                       # The fixture's GPUs are fake device nodes: keep UCX away from its
-                       # CUDA transports, whose probing of them made MPI_Init fail at random
-                       # under srun ("failed to unpack address").
-                       env=slurm.env(HPCFLOW_LAUNCHER=launcher, UCX_TLS="self,sm,tcp"))
+                       env=slurm.env(HPCFLOW_LAUNCHER=launcher))
     output = tmp_path / ("hpcflow-gpu-%d.out" % job)
     [record] = slurm.wait(job, JOB_TIMEOUT, output)
     assert_job(record, output)
