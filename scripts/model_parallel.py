@@ -12,9 +12,9 @@ between the two ranks, as _Send/_Recv pairs. With fewer ranks, soft placement mo
 missing task's ops elsewhere. Prints the test accuracy.
 """
 import argparse
-import time
 
 import hpcflow as tf
+from digits_training import train_then_test
 from prepare_digits import DEFAULT_PATH, ensure
 
 
@@ -62,23 +62,8 @@ def main(argv=None):
     correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(two_stage_model(test_images), 1),
                                              test_labels), tf.float32))
     config = tf.ConfigProto(allow_soft_placement=True)
-    start = time.time()
-    with tf.Session(config=config) as sess:
-        sess.run(tf.global_variables_initializer())
-        step = 0
-        try:
-            while True:
-                _, loss_value = sess.run([train, loss])
-                step += 1
-                if step % (2 * train_reader.steps_per_epoch) == 0:
-                    print("epoch %3d  loss %.4f" % (step // train_reader.steps_per_epoch,
-                                                    loss_value), flush=True)
-        except tf.errors.OutOfRangeError:
-            pass
-        accuracy = sess.run(correct) / test_reader.num_examples
-    print("test accuracy %.4f (%d test digits), %.1f s on %d rank(s)"
-          % (accuracy, test_reader.num_examples, time.time() - start, tf.mpi.size()))
-    return accuracy
+    return train_then_test(train, loss, correct, train_reader, test_reader,
+                           report_every_epochs=2, config=config)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,9 @@ its block of each batch from data/digits.h5 itself (nothing goes through rank 0)
 gradients are all-reduced; the result equals the one-process run. Prints the test accuracy.
 """
 import argparse
-import time
 
 import hpcflow as tf
+from digits_training import train_then_test
 from prepare_digits import DEFAULT_PATH, ensure
 
 
@@ -44,23 +44,8 @@ def main(argv=None):
     test_images, test_labels = test_reader.get_next()
     correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(model(test_images), 1), test_labels),
                                     tf.float32))
-    start = time.time()
-    with tf.Session() as sess:
-        sess.run(tf.global_variables_initializer())
-        step = 0
-        try:
-            while True:
-                _, loss_value = sess.run([train, loss])
-                step += 1
-                if step % (5 * train_reader.steps_per_epoch) == 0:
-                    print("epoch %3d  loss %.4f" % (step // train_reader.steps_per_epoch,
-                                                    loss_value), flush=True)
-        except tf.errors.OutOfRangeError:
-            pass
-        accuracy = sess.run(correct) / test_reader.num_examples
-    print("test accuracy %.4f (%d test digits), %.1f s on %d rank(s)"
-          % (accuracy, test_reader.num_examples, time.time() - start, tf.mpi.size()))
-    return accuracy
+    return train_then_test(train, loss, correct, train_reader, test_reader,
+                           report_every_epochs=5)
 
 
 if __name__ == "__main__":
