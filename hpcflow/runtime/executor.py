@@ -406,8 +406,12 @@ class Plan:
             except Exception as e:  # noqa: BLE001
                 raise self._error(e, index) from (None if isinstance(e, errors.OpError) else e)
             if step_stats is not None:
-                step_stats.append((node.op.name, node.ir_type if node.members else
-                                   node.op.type, start, time.time()))
+                record = (node.op.name, node.ir_type if node.members else node.op.type,
+                          start, time.time())
+                if node.op.type in COMMUNICATION_OPS:
+                    record += (_payload_bytes(node.op.type, args, result),
+                               node.op.attrs.get("peer"))
+                step_stats.append(record)
             self._store(values, node, result)
             if CHECK_KERNELS:
                 _check_outputs(node, result)
@@ -503,6 +507,20 @@ def _needs_barrier(node):
     record = node.op._record
     return node.members is None and (record.stateful or record.context or
                                       node.op.type.startswith("_"))
+
+
+# Ops that move data between ranks: a trace records their payload (bytes) and peer rank.
+COMMUNICATION_OPS = frozenset(["_Send", "_Recv", "_DPAllReduce", "_DPAllGatherRows",
+                               "_DPFetchRows", "_DPFetchSum"])
+_RESULT_IS_PAYLOAD = frozenset(["_Recv", "_DPAllGatherRows", "_DPFetchRows"])
+
+
+def _payload_bytes(op_type, args, result):
+    """Bytes a communication op moved: what it received, else what it sent."""
+    values = args
+    if op_type in _RESULT_IS_PAYLOAD:
+        values = list(result) if isinstance(result, tuple) else [result]
+    return int(sum(getattr(v, "nbytes", 0) for v in values if v is not None))
 
 
 def _annotate(error, op, rank):

@@ -33,12 +33,20 @@ class LocalRuntime:
 
 def fill_step_stats(run_metadata, device, records):
     """Appends per-op timings for `device`: records are (op name, op type, start, end) with
-    wall-clock seconds, so records from several ranks share one time line."""
+    wall-clock seconds, so records from several ranks share one time line; records of ops
+    that move data between ranks add (bytes, peer rank or None)."""
     stats = config_lib.DeviceStepStats(device=device)
-    for name, op_type, start, end in records:
+    for record in records:
+        name, op_type, start, end = record[:4]
+        payload, peer = (record[4], record[5]) if len(record) > 5 else (0, None)
         micros = int((end - start) * 1e6)
+        label = "%s = %s()" % (name, op_type)
+        if peer is not None:
+            label += " %s rank %d" % ("to" if op_type == "_Send" else "from", peer)
+        if len(record) > 5:
+            label += ", %d bytes" % payload
         stats.node_stats.append(config_lib.NodeExecStats(
             node_name=name, op_type=op_type, all_start_micros=int(start * 1e6),
             op_start_rel_micros=0, op_end_rel_micros=micros, all_end_rel_micros=micros,
-            timeline_label="%s = %s()" % (name, op_type)))
+            timeline_label=label, bytes=int(payload)))
     run_metadata.step_stats.dev_stats.append(stats)

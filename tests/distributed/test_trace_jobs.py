@@ -50,8 +50,6 @@ def test_data_parallel_trace_shows_the_allreduce_on_every_rank(traces):
     assert all(e["cat"] == "MPI" for e in allreduces)
 
 
-@pytest.mark.xfail(strict=True, reason="the runtime does not record bytes yet (NodeExecStats."
-                   "bytes stays 0): needs the executor/local.py change in the seeing report")
 def test_transfers_and_collectives_carry_their_bytes(traces):
     ranks, trace = traces
     allreduces = [e for e in trace["data_parallel"] if e.get("name") == "_DPAllReduce"]
