@@ -134,7 +134,9 @@ def _relu_kernel(features):
 
 
 def _relu_grad_kernel(gradients, features):
-    return np.where(features > 0, gradients, 0).astype(gradients.dtype, copy=False)
+    # TF's kernel multiplies by the mask (so inf * 0 gives nan, as in TF); np.where was
+    # 10x slower here (6.5 ms vs 0.5 ms on a 64x28x28x32 activation).
+    return np.multiply(gradients, features > 0, dtype=gradients.dtype)
 
 
 def _relu6_kernel(features):
