@@ -844,10 +844,19 @@ def _while_grad(op, *grads):
                                    "output_shapes": [_shape_attr(s) for s in shapes]},
                                   name="WhileGrad")
     func_graph_lib.add_control_inputs(graph, grad_op, function.graph.outer_control_inputs)
-    for position, i in enumerate(loop_indices):
+    return _scatter_grads(result, grad_op, loop_indices, kept, count, capture_indices)
+
+
+def _scatter_grads(result, grad_op, data_indices, kept, num_data, capture_indices):
+    """Puts a WhileGrad/MapFnGrad op's outputs into the forward op's per-input gradients.
+
+    Its outputs are the data inputs' gradients (for `data_indices`) followed by the kept
+    captures' gradients; captured inputs come after the `num_data` data inputs.
+    """
+    for position, i in enumerate(data_indices):
         result[i] = grad_op.outputs[position]
     for position, k in enumerate(kept):
-        result[count + capture_indices[k]] = grad_op.outputs[len(loop_indices) + position]
+        result[num_data + capture_indices[k]] = grad_op.outputs[len(data_indices) + position]
     return result
 
 
@@ -1134,11 +1143,7 @@ def _map_fn_grad(op, *grads):
              "num_elem_grads": len(elem_indices), "capture_grad_positions": positions},
             name="MapFnGrad")
     func_graph_lib.add_control_inputs(graph, grad_op, function.graph.outer_control_inputs)
-    for position, i in enumerate(elem_indices):
-        result[i] = grad_op.outputs[position]
-    for position, k in enumerate(kept):
-        result[num_elems + capture_indices[k]] = grad_op.outputs[len(elem_indices) + position]
-    return result
+    return _scatter_grads(result, grad_op, elem_indices, kept, num_elems, capture_indices)
 
 
 registry.register_op("MapFn", shape=_map_fn_shape, numpy=_map_fn_kernel, gradient=_map_fn_grad,

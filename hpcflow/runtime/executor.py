@@ -185,37 +185,6 @@ def prune(fetch_tensors, target_ops, feed_tensors):
     return needed
 
 
-def topological_order(ops, feed_tensors):
-    """`ops` ordered by dependency counts and a FIFO ready queue (ties by creation order)."""
-    pending = {}
-    consumers = collections.defaultdict(list)
-    for op in ops:
-        deps = set()
-        for t in op.inputs:
-            if t not in feed_tensors and t.op in ops:
-                deps.add(t.op)
-        for c in op._control_inputs:
-            if c in ops:
-                deps.add(c)
-        pending[op] = len(deps)
-        for d in deps:
-            consumers[d].append(op)
-    ready = collections.deque(sorted((op for op, n in pending.items() if n == 0),
-                                     key=lambda op: op._id))
-    order = []
-    while ready:
-        op = ready.popleft()
-        order.append(op)
-        for c in consumers[op]:
-            pending[c] -= 1
-            if pending[c] == 0:
-                ready.append(c)
-    if len(order) != len(ops):
-        stuck = sorted(op.name for op, n in pending.items() if n > 0)
-        raise errors.InternalError(None, None, "Graph has a cycle among ops: %s" % stuck[:10])
-    return order
-
-
 # Step kinds of the fast loop: how a kernel is called.
 _CALL_0, _CALL_1, _CALL_2, _CALL_N, _CALL_SLOTS = 0, 1, 2, 3, 4
 

@@ -162,7 +162,7 @@ class GraphIR:
 
         Creation-order plans sort by key (every rank runs its sends, receives and
         collectives in the same global order). Others use dependency counts and a FIFO
-        ready queue, ties broken by key, like executor.topological_order.
+        ready queue, ties broken by key (creation order).
 
         Raises:
           InternalError: if the nodes form a cycle.
