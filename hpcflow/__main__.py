@@ -16,6 +16,8 @@ examples:
   mpiexec -n 4 python -m hpcflow train.py      4 ranks: rank 0 runs train.py
   mpiexec -n 8 python -m hpcflow --ps 2 train.py --epochs 3
                                                ranks 0-1 are /job:ps, 2-7 /job:worker
+  mpiexec -n 4 python -m hpcflow --async train.py
+                                               data parallel, asynchronous updates
   mpiexec -n 2 python -m hpcflow info          versions, MPI, kernels, GPUs per rank
   python -m hpcflow graph --help               GraphViz view of a script's graph by rank
 
@@ -32,6 +34,9 @@ def _parser():
         epilog=USAGE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ps", type=int, default=1, metavar="K",
                         help="number of parameter-server ranks (default 1)")
+    parser.add_argument("--async", dest="async_updates", action="store_true",
+                        help="asynchronous data-parallel training: rank 0 applies each "
+                             "rank's gradients alone, as they arrive, instead of all-reducing")
     parser.add_argument("script", help="the training script (or 'info')")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
     return parser
@@ -88,7 +93,7 @@ def main(argv=None):
               "use `srun --mpi=pmi2` or mpiexec" % (announced, comm.Get_size()), file=sys.stderr)
         return 2
     try:
-        job = context.start_job(comm, options.ps)
+        job = context.start_job(comm, options.ps, options.async_updates)
     except ValueError as e:
         if comm.Get_rank() == 0:
             print("hpcflow: %s" % e, file=sys.stderr)

@@ -11,9 +11,10 @@ from .cluster import JobCluster
 class Job:
     """This rank's view of the running MPI job."""
 
-    def __init__(self, comm, num_ps=1):
+    def __init__(self, comm, num_ps=1, async_updates=False):
         from .transport import Transport
         self.comm = comm
+        self.async_updates = async_updates  # `--async`: see parameter_server.py
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
         hosts = comm.allgather(_hostname())
@@ -33,10 +34,10 @@ def _hostname():
     return socket.gethostname()
 
 
-def start_job(comm, num_ps=1):
+def start_job(comm, num_ps=1, async_updates=False):
     """Makes this process a rank of an hpcflow job (called by the launcher on every rank)."""
     global _job
-    _job = Job(comm, num_ps)
+    _job = Job(comm, num_ps, async_updates)
     return _job
 
 

@@ -19,11 +19,12 @@ Fusion); fetches of S tensors are gathered in rank order, of P tensors summed, o
 """
 import numpy as np
 
-from ..framework import graph_io, sharding, tensor_util
+from ..framework import errors, graph_io, sharding, tensor_util
 from ..framework.graph_io import GraphDef
 from ..ops.collective_ops import USER_COLLECTIVES
 from ..runtime.executor import prune
 from ..runtime.placement import CLIENT_ONLY_OPS
+from . import parameter_server
 
 R, S, P = "R", "S", "P"
 
@@ -114,8 +115,28 @@ def _axes(op, input_index=1):
 _FED_BATCH_INPUTS = frozenset(["Placeholder", "PlaceholderWithDefault"])
 
 
-def decide(op, states):
-    """The data-parallel decision for `op` given its inputs' states."""
+def _sums_only_within_rows(op, state_of):
+    """True if Sum `op` reduces its S input by axes that never include the batch axis.
+
+    Gradients of broadcasting binary ops (Sub, Mul, ...) sum by the axes a
+    BroadcastGradientArgs op computes at run time. When both of its shapes are those of S
+    tensors of the gradient's rank, both have the global batch as axis 0, so axis 0 is
+    never among the axes.
+    """
+    axes_op = op.inputs[1].op
+    if state_of is None or axes_op.type != "BroadcastGradientArgs":
+        return False
+    rank = _rank(op.inputs[0])
+    return rank is not None and all(
+        s.op.type == "Shape" and state_of(s.op.inputs[0]) == S and
+        _rank(s.op.inputs[0]) == rank for s in axes_op.inputs)
+
+
+def decide(op, states, state_of=None):
+    """The data-parallel decision for `op` given its inputs' states.
+
+    `state_of(tensor)`, when given, is the state of any tensor decided before `op`.
+    """
     if op._record.sharding == sharding.BATCH_INPUT and op.type not in _FED_BATCH_INPUTS:
         return Decision([S] * len(op.outputs), {i: R for i, s in enumerate(states) if s != R})
     if all(s == R for s in states):
@@ -145,6 +166,8 @@ def decide(op, states):
         axes = _axes(op)
         if states[0] == P:
             return _same(op, P)
+        if axes is None and t == "Sum" and _sums_only_within_rows(op, state_of):
+            return Decision([S])
         if axes is None:
             return _all_r(op, states)
         if 0 in axes:
@@ -247,6 +270,11 @@ def _keeps_batch_axis(op):
 def _reshape_keeps_rows(op):
     """True if the reshape keeps axis 0 as the batch: same trailing element count."""
     x, shape = op.inputs
+    if shape.op.type == "Shape" and x.op.type == "Sum" and \
+            x.op.inputs[1].op.type == "BroadcastGradientArgs":
+        # reshape(reduce_sum(grad, rx), shape(x)) in broadcasting ops' gradients: the sum
+        # kept the rows (see _sums_only_within_rows), the reshape restores x's row shape.
+        return True
     x_dims = x.shape.as_tuple_or_none()
     if x_dims is None or any(d is None for d in x_dims[1:]):
         return False
@@ -276,7 +304,8 @@ class DataParallelPlan:
     """The SPMD graph of one step signature and how to feed and fetch it."""
 
     def __init__(self, graph_def, feed_names, batch_feed_mask, fetch_names, states,
-                 num_collectives):
+                 num_collectives, push=None):
+        self.push = push  # a parameter_server.PushSpec if rank 0 applies the updates
         self.graph_def = graph_def
         self.feed_names = feed_names
         self.batch_feed_mask = batch_feed_mask
@@ -289,13 +318,15 @@ def uses_client_only_ops(ops):
     return any(op.type in CLIENT_ONLY_OPS for op in ops)
 
 
-def build(graph, fetch_tensors, target_ops, feed_tensors, batch_feed_mask, seed_source):
+def build(graph, fetch_tensors, target_ops, feed_tensors, batch_feed_mask, seed_source,
+          async_updates=False):
     """Analyzes the pruned graph and writes its SPMD GraphDef.
 
     Args:
       batch_feed_mask: per feed, True if it is split by rows across ranks.
       seed_source: a numpy Generator; random ops without a seed get one from it, so every
         rank draws the same numbers.
+      async_updates: apply each rank's gradients alone at rank 0 (parameter_server.py).
     """
     feed_set = set(feed_tensors)
     ops = sorted(prune(fetch_tensors, target_ops, feed_set), key=lambda o: o._id)
@@ -339,15 +370,24 @@ def build(graph, fetch_tensors, target_ops, feed_tensors, batch_feed_mask, seed_
         conversions[key] = name + ":0"
         return conversions[key]
 
-    fused = _plan_gradient_fusion(ops, feed_set)
     # Decide every op first, so fused gradient groups know the states of their members.
     decisions = {}
+    batch_derived = {t: states[t] == S for t in feed_tensors}
     for op in ops:
         in_states = [states[t] for t in op.inputs]
-        decision = decide(op, in_states)
+        decision = decide(op, in_states, states.get)
         decisions[op] = decision
+        derived = any(batch_derived[t] for t in op.inputs)
         for t, s in zip(op.outputs, decision.outputs):
             states[t] = s
+            batch_derived[t] = derived or s != R
+    updates = parameter_server.split_updates(graph, ops, batch_derived, fetch_tensors,
+                                             async_updates)
+    if updates is not None:  # the update part runs at rank 0 alone, not in this graph
+        ops = [op for op in ops if op not in updates.update_ops]
+        fused = {}
+    else:
+        fused = _plan_gradient_fusion(ops, feed_set)
     fusion_done = set()
     for op in ops:
         group = fused.get(op)
@@ -392,6 +432,24 @@ def build(graph, fetch_tensors, target_ops, feed_tensors, batch_feed_mask, seed_
         nodes.append(node)
         for t in op.outputs:
             names[t] = t.name
+    push = None
+    if updates is not None and updates.mode == parameter_server.ASYNC:
+        combined = [t.name for t in updates.pushed if states[t] == R]
+        if combined:
+            raise errors.InvalidArgumentError(
+                None, None, "Asynchronous updates need each rank's own gradients, but %s "
+                "already combine every rank's rows (an op before the update needs the whole "
+                "batch, e.g. clip_by_global_norm): train synchronously or with "
+                "SyncReplicasOptimizer" % ", ".join(combined))
+    if updates is not None:
+        nodes.append({"name": new_name("_dp_push_updates"), "op": "_DPPushUpdates",
+                      "input": [names[t] for t in updates.pushed], "device": "",
+                      "attr": {"what": "pushing %d gradients" % len(updates.pushed)},
+                      "outputs": []})
+        push = parameter_server.PushSpec(
+            updates.mode, updates.replicas_to_aggregate, [states[t] for t in updates.pushed],
+            parameter_server.replica_variables(ops, updates.update_ops))
+        push.update_graph_def = parameter_server.update_graph_def(updates, graph)
     fetch_names = []
     for t in fetch_tensors:
         state = states[t]
@@ -407,7 +465,7 @@ def build(graph, fetch_tensors, target_ops, feed_tensors, batch_feed_mask, seed_
     num_collectives = sum(1 for n in nodes if n["op"] in ("_DPAllReduce", "_DPAllGatherRows",
                                                           "_DPFetchRows", "_DPFetchSum"))
     return DataParallelPlan(graph_def, feed_names, list(batch_feed_mask), fetch_names,
-                            {t.name: s for t, s in states.items()}, num_collectives)
+                            {t.name: s for t, s in states.items()}, num_collectives, push)
 
 
 def _dims(t):

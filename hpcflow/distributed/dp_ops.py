@@ -30,6 +30,10 @@ class DataParallelStep:
         self.offset = sum(self.counts[:rank])
         self.collectives = collectives
         self.failed = False
+        self.step_id = None
+        # Where the step's gradients go when rank 0 applies the updates alone: a
+        # parameter_server.ParameterServer on rank 0, an UpdateClient elsewhere.
+        self.updates = None
 
     def set_global_rows(self, global_rows, op_name):
         """Sets this step's batch size when an input op (not a feed) produces the rows.
@@ -100,6 +104,19 @@ def _fetch_sum_kernel(ctx, array, *, what):
     return array if result is None else result
 
 
+def _push_updates_kernel(ctx, *arrays, what):
+    step = _step(ctx)
+    if step.updates is None:
+        raise errors.InternalError(None, None, "%s: this step has no parameter server" % what)
+    step.updates.push(step, arrays)
+
+
+def _no_outputs(op):
+    return []
+
+
+registry.register_op("_DPPushUpdates", shape=_no_outputs, numpy=_push_updates_kernel,
+                     context=True, stateful=True)
 registry.register_op("_DPAllReduce", shape=_same_as_input, numpy=_allreduce_kernel,
                      context=True, stateful=True)
 registry.register_op("_DPAllGatherRows", shape=_first_input, numpy=_allgather_rows_kernel,
@@ -171,12 +188,12 @@ registry.register_op("_DPShardMean", shape=_shard_mean_shape, numpy=_shard_mean_
                      context=True, stateful=True)
 registry.register_op("_DPShardReshape", shape=_unknown_shape_like_input,
                      numpy=_shard_reshape_kernel, context=True, stateful=True)
-for _name in ("_DPAllReduce", "_DPAllGatherRows", "_DPLocalRows", "_DPFetchRows", "_DPFetchSum",
+for _name in ("_DPPushUpdates", "_DPAllReduce", "_DPAllGatherRows", "_DPLocalRows", "_DPFetchRows", "_DPFetchSum",
               "_DPGlobalShape", "_DPGlobalSize", "_DPShardMean", "_DPShardReshape"):
     registry.not_differentiable(_name)
 
 from ..ops.collective_ops import USER_COLLECTIVES  # noqa: E402 - after the registrations
 
 # Ops every rank must enter in the same order, even after a failure (see collectives.py).
-COLLECTIVE_OPS = frozenset(["_DPAllReduce", "_DPAllGatherRows", "_DPFetchRows",
-                            "_DPFetchSum"]) | USER_COLLECTIVES
+COLLECTIVE_OPS = frozenset(["_DPPushUpdates", "_DPAllReduce", "_DPAllGatherRows",
+                            "_DPFetchRows", "_DPFetchSum"]) | USER_COLLECTIVES

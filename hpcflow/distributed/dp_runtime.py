@@ -13,7 +13,7 @@ import numpy as np
 from ..framework import errors
 from ..framework.graph_io import graph_from_bytes
 from ..runtime.executor import Plan
-from . import data_parallel
+from . import data_parallel, parameter_server
 from .collectives import StepCollectives
 from .dp_ops import COLLECTIVE_OPS, DataParallelStep, split_counts  # noqa: F401
 from .master import finish_step
@@ -23,9 +23,13 @@ _plan_ids = itertools.count(1_000_000)  # disjoint from the partitioned plans' i
 
 
 class DataParallelRunner:
-    """One rank's compiled SPMD plan, with the failure protocol of collectives.py."""
+    """One rank's compiled SPMD plan, with the failure protocol of collectives.py.
 
-    def __init__(self, graph, state, executor, feed_names, fetch_names, batch_mask):
+    `push` is the plan's parameter_server.PushSpec when rank 0 applies its updates.
+    """
+
+    def __init__(self, graph, state, executor, feed_names, fetch_names, batch_mask, push=None):
+        self.push = push
         self.batch_mask = tuple(batch_mask)
         feeds = [graph.get_tensor_by_name(n) for n in feed_names]
         fetches = [graph.get_tensor_by_name(n) for n in fetch_names]
@@ -51,6 +55,19 @@ class DataParallelRunner:
             raise
         finally:
             self.state.dp_step = None
+
+
+def refresh_replicas(collectives, state, variables):
+    """Every rank's replicas of `variables` [(name, shape, dtype)] set to rank 0's values.
+
+    Needed after steps whose updates only rank 0 applied (parameter_server.py), before a
+    step that assumes every rank holds the same values.
+    """
+    for name, shape, dtype in variables:
+        value = state.variables[name] if collectives.rank == 0 else None
+        value = collectives.broadcast(value, shape, np.dtype(dtype))
+        if collectives.rank != 0:
+            state.write_variable(name, value)
 
 
 def distribute_feeds(collectives, batch_mask, headers, counts, feed_values=None):
@@ -81,6 +98,10 @@ class DataParallelRuntime:
         self._step_ids = itertools.count(1)
         self._seeds = np.random.default_rng()
         self.registered_ranks = set()
+        self.async_updates = bool(getattr(job, "async_updates", False) or getattr(
+            getattr(config, "experimental", None), "async_updates", False))
+        self.parameter_server = parameter_server.ParameterServer(job.transport, state)
+        self._replicas_stale = False  # rank 0 applied updates the other ranks do not hold
 
     def _batch_mask(self, feed_tensors, feed_values):
         """Feeds split by rows: first dimension unknown, and the same length as the first one."""
@@ -103,12 +124,17 @@ class DataParallelRuntime:
         if plan is not None:
             return plan
         dp_plan = data_parallel.build(self.graph, fetch_tensors, target_ops, feed_tensors,
-                                      batch_mask, self._seeds)
+                                      batch_mask, self._seeds, self.async_updates)
+        push = dp_plan.push
+        if push is not None:
+            self._check_replicas(push)
+            apply = self._update_plan(push.update_graph_def)
         plan_id = next(_plan_ids)
         data = dp_plan.graph_def.SerializeToString()
+        push_message = None if push is None else push.as_message()
         for rank in range(1, self.job.size):
             self.transport.send_control(rank, ("dp_register", self.session_key, plan_id, data,
-                                               dp_plan.feed_names, batch_mask))
+                                               dp_plan.feed_names, batch_mask, push_message))
             self.registered_ranks.add(rank)
         problems = [self.transport.recv_control(r, REPLY_TAG, "a plan acknowledgement")
                     for r in range(1, self.job.size)]
@@ -116,10 +142,38 @@ class DataParallelRuntime:
         if problems:
             raise errors.InternalError(None, None, "; ".join(problems))
         runner = DataParallelRunner(graph_from_bytes(data), self.local_state, self.local_executor,
-                                    dp_plan.feed_names, dp_plan.fetch_names, batch_mask)
+                                    dp_plan.feed_names, dp_plan.fetch_names, batch_mask, push)
+        if push is not None:
+            runner.apply_updates = apply
         plan = (plan_id, runner, dp_plan)
         self._plans[key] = plan
         return plan
+
+    def _check_replicas(self, push):
+        needed = push.replicas_to_aggregate
+        if push.mode == parameter_server.SYNC_REPLICAS and needed > self.job.size:
+            raise errors.InvalidArgumentError(
+                None, None, "SyncReplicasOptimizer: replicas_to_aggregate=%d, but this job has "
+                "%d replicas (one per rank: every rank computes the gradients of its rows)"
+                % (needed, self.job.size))
+
+    def _update_plan(self, graph_def):
+        """apply(arrays): runs the update part at rank 0 with the pushed tensors fed."""
+        graph = graph_from_bytes(graph_def.SerializeToString())
+        ops = graph.get_operations()
+        feeds = [op.outputs[0] for op in ops if op.name.startswith("_ps_push_")]
+        fed = {t.op for t in feeds}
+        plan = Plan(graph, [], [op for op in ops if op not in fed], feeds, self.local_state,
+                    self.local_executor)
+        return plan.run
+
+    def _refresh_list(self):
+        if not self._replicas_stale:
+            return None
+        self._replicas_stale = False
+        self.parameter_server.replicas_refreshed()
+        return [(name, np.shape(v), np.asarray(v).dtype.str)
+                for name, v in sorted(self.local_state.variables.items())]
 
     def run(self, fetch_tensors, target_ops, feed_tensors, feed_values, run_metadata=None):
         batch_mask, rows = self._batch_mask(feed_tensors, feed_values)
@@ -129,11 +183,19 @@ class DataParallelRuntime:
         headers = [(np.shape(v), np.asarray(v).dtype.str) for v in feed_values]
         trace = run_metadata is not None
         deadline = (self.config.operation_timeout_in_ms or 0) / 1000.0 or None
+        refresh = None if runner.push is not None else self._refresh_list()
         for rank in range(1, self.job.size):
             self.transport.send_control(rank, ("dp_step", self.session_key, plan_id, step_id,
-                                               counts, headers, trace, deadline))
+                                               counts, headers, trace, deadline, refresh))
+        if refresh:
+            refresh_replicas(self.collectives, self.local_state, refresh)
         local_feeds = distribute_feeds(self.collectives, batch_mask, headers, counts, feed_values)
         step = DataParallelStep(0, counts, self.collectives)
+        step.step_id = step_id
+        if runner.push is not None:
+            self.parameter_server.use(runner.push, runner.apply_updates)
+            step.updates = self.parameter_server
+            self._replicas_stale = True
         records = [] if trace else None
         local_error, results = None, None
         try:
@@ -147,21 +209,28 @@ class DataParallelRuntime:
         self._plans.clear()
 
 
-def register_on_worker(session, graph_bytes, feed_names, batch_mask, rank):
+def register_on_worker(session, graph_bytes, feed_names, batch_mask, push_message, rank):
     """Worker side of "dp_register": builds the runner; returns it and the acknowledgement."""
+    push = None if push_message is None else parameter_server.PushSpec.from_message(push_message)
     try:
         runner = DataParallelRunner(graph_from_bytes(graph_bytes), session.state,
-                                    session.executor, feed_names, [], batch_mask)
+                                    session.executor, feed_names, [], batch_mask, push)
     except Exception as e:  # e.g. an op type this rank does not know
         return None, ("error", "Rank %d could not load its data-parallel plan: %s: %s"
                       % (rank, type(e).__name__, e))
     return runner, ("ok",)
 
 
-def step_on_worker(job, session, runner, collectives, step_id, counts, headers, trace):
+def step_on_worker(job, session, runner, collectives, step_id, counts, headers, trace,
+                   refresh):
     """Worker side of "dp_step": takes its feed rows, runs, returns the reply."""
+    if refresh:
+        refresh_replicas(collectives, session.state, refresh)
     local_feeds = distribute_feeds(collectives, runner.batch_mask, headers, counts)
     step = DataParallelStep(job.rank, counts, collectives)
+    step.step_id = step_id
+    if runner.push is not None:
+        step.updates = parameter_server.UpdateClient(job.transport, session.state, runner.push)
     records = [] if trace else None
     try:
         runner.run(local_feeds, step, records)

@@ -12,6 +12,7 @@ from ..framework.device import DeviceSpec
 from ..runtime.executor import Executor
 from ..runtime.placement import CLIENT_ONLY_OPS
 from ..runtime.state import SessionState
+from . import parameter_server
 from .dp_runtime import DataParallelRuntime
 from .master import DistributedRuntime
 
@@ -40,6 +41,14 @@ class MpiSessionRuntime:
 
     def _choose(self, ops):
         if names_a_job(ops) or any(op.type in _RANK0_ONLY for op in ops):
+            spec = parameter_server.sync_replicas_spec(ops, self.graph)
+            if spec is not None and spec["replicas_to_aggregate"] > 1:
+                raise errors.UnimplementedError(
+                    None, None, "SyncReplicasOptimizer(replicas_to_aggregate=%d) needs a "
+                    "data-parallel job, where every rank is a replica: this graph places ops "
+                    "on jobs (tf.device or replica_device_setter), so one client step has one "
+                    "replica. Remove the job placement, or use replicas_to_aggregate=1."
+                    % spec["replicas_to_aggregate"])
             self.mode = "partitioned"
             self._impl = DistributedRuntime(self.graph, self.config, self.job, self.session_key,
                                             self.local_state, self.local_executor)

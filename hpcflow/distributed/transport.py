@@ -136,17 +136,23 @@ class Transport:
             self._mpi.Request.Waitall([r for r, _ in self._pending])
             self._pending.clear()
 
-    def _wait_for(self, source, tag, what, report_stalls=True):
+    def wait_any(self, tag, what):
+        """Waits for a message on `tag` from any rank; returns the sending rank."""
+        status = self._mpi.Status()
+        self._wait_for(self._mpi.ANY_SOURCE, tag, what, status=status)
+        return status.Get_source()
+
+    def _wait_for(self, source, tag, what, report_stalls=True, status=None):
         # Poll rather than block, so that a stall can be reported. Poll hot at first (as MPI
         # itself does) but yield the core between probes, since ranks often outnumber cores;
         # after a while back off to short sleeps so an idle rank costs nothing.
         comm = self.comm
-        if comm.Iprobe(source=source, tag=tag):
+        if comm.Iprobe(source=source, tag=tag, status=status):
             return
         start = time.monotonic()
         reported = False
         polls = 0
-        while not comm.Iprobe(source=source, tag=tag):
+        while not comm.Iprobe(source=source, tag=tag, status=status):
             polls += 1
             if polls < 20000:
                 os.sched_yield()  # time.sleep(0) costs ~100 us here; a yield ~1 us
@@ -159,9 +165,13 @@ class Transport:
             waited = time.monotonic() - start
             if self.deadline_seconds and waited > self.deadline_seconds:
                 raise errors.DeadlineExceededError(
-                    None, None, "Rank %d timed out after %.1f s waiting for %s from rank %d"
-                    % (self.rank, waited, what, source))
+                    None, None, "Rank %d timed out after %.1f s waiting for %s%s"
+                    % (self.rank, waited, what, self._from(source)))
             if not reported and waited > self.stall_timeout:
                 reported = True
-                print("hpcflow: stall: rank %d has waited %.0f s for %s from rank %d"
-                      % (self.rank, waited, what, source), file=sys.stderr, flush=True)
+                print("hpcflow: stall: rank %d has waited %.0f s for %s%s"
+                      % (self.rank, waited, what, self._from(source)), file=sys.stderr,
+                      flush=True)
+
+    def _from(self, source):
+        return "" if source == self._mpi.ANY_SOURCE else " from rank %d" % source

@@ -52,19 +52,21 @@ def serve(job):
             transport.send_control(0, _run_step(job, session, plan_id, step_id, trace, deadline),
                                    tag=REPLY_TAG)
         elif kind == "dp_register":
-            _, session_key, plan_id, graph_bytes, feed_names, batch_mask = message
+            _, session_key, plan_id, graph_bytes, feed_names, batch_mask, push = message
             session = sessions.setdefault(session_key, _WorkerSession(job.rank, transport))
             runner, reply = dp_runtime.register_on_worker(session, graph_bytes, feed_names,
-                                                          batch_mask, job.rank)
+                                                          batch_mask, push, job.rank)
             if runner is not None:
                 session.runners[plan_id] = runner
             transport.send_control(0, reply, tag=REPLY_TAG)
         elif kind == "dp_step":
-            _, session_key, plan_id, step_id, counts, headers, trace, deadline = message
+            (_, session_key, plan_id, step_id, counts, headers, trace, deadline,
+             refresh) = message
             session = sessions[session_key]
             transport.deadline_seconds = deadline
             reply = dp_runtime.step_on_worker(job, session, session.runners[plan_id],
-                                              collectives, step_id, counts, headers, trace)
+                                              collectives, step_id, counts, headers, trace,
+                                              refresh)
             transport.send_control(0, reply, tag=REPLY_TAG)
         elif kind == "close":
             sessions.pop(message[1], None)

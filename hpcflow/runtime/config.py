@@ -28,14 +28,23 @@ class GraphOptions(_Message):
     _FIELDS = {"optimizer_options": None, "rewrite_options": None, "place_pruned_graph": False}
 
 
+class Experimental(_Message):
+    """ConfigProto.Experimental. `async_updates` is hpcflow's: in a data-parallel MPI job,
+    apply each rank's gradients alone at the parameter server, without waiting for the
+    other ranks (as `python -m hpcflow --async`; see distributed/parameter_server.py)."""
+
+    _FIELDS = {"async_updates": False}
+
+
 class ConfigProto(_Message):
     """Session configuration, accepted as in TF1."""
 
+    Experimental = Experimental
     _FIELDS = {"allow_soft_placement": False, "log_device_placement": False,
                "inter_op_parallelism_threads": 0, "intra_op_parallelism_threads": 0,
                "device_count": dict, "gpu_options": GPUOptions, "graph_options": GraphOptions,
                "operation_timeout_in_ms": 0, "use_per_session_threads": False,
-               "isolate_session_state": False}
+               "isolate_session_state": False, "experimental": Experimental}
 
 
 class RunOptions(_Message):

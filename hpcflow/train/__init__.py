@@ -28,6 +28,7 @@ from .saver import (CheckpointState, NewCheckpointReader, Saver, SaverDef, check
                     get_checkpoint_state, latest_checkpoint, list_variables, load_checkpoint,
                     load_variable, remove_checkpoint, update_checkpoint_state)
 from .rmsprop import RMSPropOptimizer
+from .sync_replicas import SyncReplicasOptimizer
 from .training_util import (create_global_step, get_global_step, get_or_create_global_step,
                             global_step)
 from ..summary.hooks import SummarySaverHook
@@ -36,4 +37,5 @@ from ..summary.writer import summary_iterator
 __all__ = sorted(name for name in dir() if not name.startswith("_") and name not in (
     "adagrad", "adam", "basic_session_run_hooks", "coordinator", "device_setter",
     "gradient_descent", "input", "learning_rate_decay", "momentum", "monitored_session",
-    "optimizer", "progress", "queue_runner", "rmsprop", "saver", "training_util"))
+    "optimizer", "progress", "queue_runner", "rmsprop", "saver", "sync_replicas",
+    "training_util"))

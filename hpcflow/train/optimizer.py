@@ -1,5 +1,6 @@
 """The Optimizer base class: compute_gradients, apply_gradients, minimize, slots (TF1 API)."""
 from ..autodiff import gradients
+from ..distributed import parameter_server
 from ..framework.graph import GraphKeys, Operation, get_default_graph
 from ..framework.indexed_slices import IndexedSlices
 from ..framework.tensor_conversion import convert_to_tensor
@@ -96,6 +97,7 @@ class Optimizer:
             raise ValueError("No gradients provided for any variable: %s."
                              % ([str(v.name) for _, v in converted],))
         graph = var_list[0].graph
+        first_update_op = len(graph._ops)
         with graph.name_scope(None):
             self._create_slots(var_list)
         update_ops = []
@@ -120,6 +122,9 @@ class Optimizer:
             train_op = graph.get_collection_ref(GraphKeys.TRAIN_OP)
             if apply_updates not in train_op:
                 train_op.append(apply_updates)
+        # The MPI runtime can run these ops on the parameter server alone (async training,
+        # SyncReplicasOptimizer): see distributed/parameter_server.py.
+        parameter_server.record_update_ops(graph, first_update_op)
         return apply_updates
 
     def minimize(self, loss, global_step=None, var_list=None, gate_gradients=GATE_OP,
