@@ -29,6 +29,8 @@ def parameter_server_log(sess):
     staleness of an applied gradient is `version - 1 - read_version`. Empty outside a
     data-parallel MPI job (the last 100000 records are kept).
     """
+    while not hasattr(sess, "_runtime") and hasattr(sess, "_sess"):
+        sess = sess._sess  # a MonitoredSession and its wrappers hold the Session inside
     runtime = getattr(getattr(sess, "_runtime", None), "_impl", None)
     server = getattr(runtime, "parameter_server", None)
     return [] if server is None else [dict(record) for record in server.log]

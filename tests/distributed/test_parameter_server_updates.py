@@ -146,3 +146,9 @@ def test_sync_replicas_needing_more_replicas_than_ranks_fails_clearly():
     code, _, err, _ = run("ps_updates.py", 2, args=["sgd", "3"])
     assert code == 1
     assert "replicas_to_aggregate=3, but this job has 2 replica(s)" in err
+
+
+def test_sync_replicas_in_a_placed_graph_fails_clearly():
+    code, _, err, _ = run("ps_updates.py", 2, args=["sgd", "2", "placed"])
+    assert code == 1
+    assert "SyncReplicasOptimizer(replicas_to_aggregate=2) needs a data-parallel job" in err

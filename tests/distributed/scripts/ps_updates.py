@@ -1,12 +1,13 @@
 """Updates applied at the parameter server: async training and SyncReplicasOptimizer.
 
-    ps_updates.py sgd [R [config] [fail]]   linear regression with plain SGD
-    ps_updates.py adam [R [config] [fail]]  softmax regression with Adam
+    ps_updates.py sgd [R [FLAG...]]   linear regression with plain SGD
+    ps_updates.py adam [R [FLAG...]]  softmax regression with Adam
 
 R > 0 wraps the optimizer in SyncReplicasOptimizer(replicas_to_aggregate=R); "config" asks
 for asynchronous updates in the session's ConfigProto, as `python -m hpcflow --async` does;
-"fail" adds a training step that fails on the rank holding the batch's last row. Saves the trained values,
-an evaluation after training, the global step and tf.mpi.parameter_server_log(sess).
+"fail" adds a training step that fails on the rank holding the batch's last row; "placed"
+places the model on a worker (a partitioned graph: one replica per step). Saves the trained
+values, an evaluation after training, the global step and tf.mpi.parameter_server_log(sess).
 """
 import sys
 
@@ -29,7 +30,8 @@ X_EVAL = rng.randn(11, 5).astype(np.float32)
 x = tf.placeholder(tf.float32, [None, 5], name="x")
 w = tf.Variable(np.full((5, 3), 0.1, np.float32), name="w")
 b = tf.Variable(np.zeros(3, np.float32), name="b")
-prediction = tf.matmul(tf.debugging.check_numerics(x, "rows with NaN"), w) + b
+with tf.device("/job:worker/task:0" if "placed" in flags else None):
+    prediction = tf.matmul(tf.debugging.check_numerics(x, "rows with NaN"), w) + b
 global_step = tf.train.get_or_create_global_step()
 if model == "sgd":
     y = tf.placeholder(tf.float32, [None, 3], name="y")
