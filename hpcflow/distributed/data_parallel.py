@@ -304,14 +304,30 @@ class DataParallelPlan:
     """The SPMD graph of one step signature and how to feed and fetch it."""
 
     def __init__(self, graph_def, feed_names, batch_feed_mask, fetch_names, states,
-                 num_collectives, push=None):
-        self.push = push  # a parameter_server.PushSpec if rank 0 applies the updates
+                 num_collectives, push=None, update_graph=None):
+        # If rank 0 applies the updates alone: a parameter_server.PushSpec, and the
+        # UpdateGraph rank 0 runs per update.
+        self.push = push
+        self.update_graph = update_graph
         self.graph_def = graph_def
         self.feed_names = feed_names
         self.batch_feed_mask = batch_feed_mask
         self.fetch_names = fetch_names
         self.states = states
         self.num_collectives = num_collectives
+
+
+class UpdateGraph:
+    """The update part of a step, run by rank 0 once per update.
+
+    Its inputs (`input_names`) are the pushed tensors, then the step's feeds at
+    `feed_indices` (in the step's feed order).
+    """
+
+    def __init__(self, graph_def, input_names, feed_indices):
+        self.graph_def = graph_def
+        self.input_names = input_names
+        self.feed_indices = feed_indices
 
 
 def uses_client_only_ops(ops):
@@ -381,8 +397,8 @@ def build(graph, fetch_tensors, target_ops, feed_tensors, batch_feed_mask, seed_
         for t, s in zip(op.outputs, decision.outputs):
             states[t] = s
             batch_derived[t] = derived or s != R
-    updates = parameter_server.split_updates(graph, ops, batch_derived, fetch_tensors,
-                                             async_updates)
+    updates = parameter_server.split_updates(graph, ops, batch_derived, feed_tensors,
+                                             fetch_tensors, async_updates)
     if updates is not None:  # the update part runs at rank 0 alone, not in this graph
         ops = [op for op in ops if op not in updates.update_ops]
         fused = {}
@@ -432,7 +448,7 @@ def build(graph, fetch_tensors, target_ops, feed_tensors, batch_feed_mask, seed_
         nodes.append(node)
         for t in op.outputs:
             names[t] = t.name
-    push = None
+    push = update_graph = None
     if updates is not None and updates.mode == parameter_server.ASYNC:
         combined = [t.name for t in updates.pushed if states[t] == R]
         if combined:
@@ -449,7 +465,9 @@ def build(graph, fetch_tensors, target_ops, feed_tensors, batch_feed_mask, seed_
         push = parameter_server.PushSpec(
             updates.mode, updates.replicas_to_aggregate, [states[t] for t in updates.pushed],
             parameter_server.replica_variables(ops, updates.update_ops))
-        push.update_graph_def = parameter_server.update_graph_def(updates, graph)
+        graph_def, input_names = parameter_server.update_graph_def(updates, graph)
+        update_graph = UpdateGraph(graph_def, input_names,
+                                   [feed_tensors.index(t) for t in updates.fed])
     fetch_names = []
     for t in fetch_tensors:
         state = states[t]
@@ -465,7 +483,8 @@ def build(graph, fetch_tensors, target_ops, feed_tensors, batch_feed_mask, seed_
     num_collectives = sum(1 for n in nodes if n["op"] in ("_DPAllReduce", "_DPAllGatherRows",
                                                           "_DPFetchRows", "_DPFetchSum"))
     return DataParallelPlan(graph_def, feed_names, list(batch_feed_mask), fetch_names,
-                            {t.name: s for t, s in states.items()}, num_collectives, push)
+                            {t.name: s for t, s in states.items()}, num_collectives, push,
+                            update_graph)
 
 
 def _dims(t):

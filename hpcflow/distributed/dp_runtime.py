@@ -128,7 +128,7 @@ class DataParallelRuntime:
         push = dp_plan.push
         if push is not None:
             self._check_replicas(push)
-            apply = self._update_plan(push.update_graph_def)
+            apply = self._update_plan(dp_plan.update_graph)
         plan_id = next(_plan_ids)
         data = dp_plan.graph_def.SerializeToString()
         push_message = None if push is None else push.as_message()
@@ -157,15 +157,18 @@ class DataParallelRuntime:
                 "%d replicas (one per rank: every rank computes the gradients of its rows)"
                 % (needed, self.job.size))
 
-    def _update_plan(self, graph_def):
-        """apply(arrays): runs the update part at rank 0 with the pushed tensors fed."""
-        graph = graph_from_bytes(graph_def.SerializeToString())
-        ops = graph.get_operations()
-        feeds = [op.outputs[0] for op in ops if op.name.startswith("_ps_push_")]
-        fed = {t.op for t in feeds}
-        plan = Plan(graph, [], [op for op in ops if op not in fed], feeds, self.local_state,
-                    self.local_executor)
-        return plan.run
+    def _update_plan(self, update_graph):
+        """apply(pushed, feed_values): runs the update part once at rank 0."""
+        graph = graph_from_bytes(update_graph.graph_def.SerializeToString())
+        inputs = [graph.get_tensor_by_name(name) for name in update_graph.input_names]
+        input_ops = {t.op for t in inputs}
+        plan = Plan(graph, [], [op for op in graph.get_operations() if op not in input_ops],
+                    inputs, self.local_state, self.local_executor)
+        indices = update_graph.feed_indices
+
+        def apply(pushed, feed_values):
+            return plan.run(list(pushed) + [feed_values[i] for i in indices])
+        return apply
 
     def _refresh_list(self):
         if not self._replicas_stale:
@@ -193,7 +196,8 @@ class DataParallelRuntime:
         step = DataParallelStep(0, counts, self.collectives)
         step.step_id = step_id
         if runner.push is not None:
-            self.parameter_server.use(runner.push, runner.apply_updates)
+            self.parameter_server.use(
+                runner.push, lambda pushed: runner.apply_updates(pushed, feed_values))
             step.updates = self.parameter_server
             self._replicas_stale = True
         records = [] if trace else None

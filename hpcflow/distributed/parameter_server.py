@@ -88,26 +88,29 @@ class UpdateSplit:
       replicas_to_aggregate: R of SYNC_REPLICAS (None for ASYNC).
       update_ops: the ops rank 0 runs per update.
       pushed: tensors every rank computes and sends to rank 0, in a fixed order.
-      recomputed: ops outside the update part whose values rank 0 computes itself.
+      fed: fed tensors the update part reads (a learning rate fed each step, say): rank 0
+        feeds them from the step's feeds.
+      recomputed: ops outside the update part whose values rank 0 computes itself (learning
+        rate schedules, slots, the global step).
     """
 
-    def __init__(self, mode, replicas_to_aggregate, update_ops, pushed, recomputed):
+    def __init__(self, mode, replicas_to_aggregate, update_ops, pushed, fed, recomputed):
         self.mode = mode
         self.replicas_to_aggregate = replicas_to_aggregate
         self.update_ops = update_ops
         self.pushed = pushed
+        self.fed = fed
         self.recomputed = recomputed
 
 
-def split_updates(graph, ops, batch_derived, fetch_tensors, async_updates):
+def split_updates(graph, ops, batch_derived, feed_tensors, fetch_tensors, async_updates):
     """The UpdateSplit of the pruned step `ops` (sorted by creation), or None.
 
     None means a plain data-parallel step: no optimizer update reads a value computed from
     the batch (an initializer, an evaluation), or neither mode is on.
 
     Raises:
-      InvalidArgumentError: if a fetch is computed by the update part, or the update part
-        needs a batch value it cannot be sent.
+      InvalidArgumentError: if a fetch is computed by the update part.
     """
     spec = sync_replicas_spec(ops, graph)
     if spec is None and not async_updates:
@@ -134,48 +137,59 @@ def split_updates(graph, ops, batch_derived, fetch_tensors, async_updates):
                 None, None, "Cannot fetch %s in a step whose variable updates run on the "
                 "parameter server (%s mode): fetch it in a separate Session.run"
                 % (t.name, "sync_replicas" if spec else "async"))
-    recomputed = _recomputed_inputs(update, pushed)
+    recomputed, fed = _recomputed_inputs(update, pushed, feed_tensors)
     mode = SYNC_REPLICAS if spec is not None else ASYNC
     replicas = spec["replicas_to_aggregate"] if spec is not None else None
-    return UpdateSplit(mode, replicas, update, pushed, recomputed)
+    return UpdateSplit(mode, replicas, update, pushed, fed, recomputed)
 
 
-def _recomputed_inputs(update, pushed):
-    """Ops outside the update part that it reads (not through a pushed tensor)."""
-    needed = set()
-    pushed_set = set(pushed)
-    stack = [t.op for op in update for t in op.inputs if t.op not in update and t not in pushed_set]
+def _recomputed_inputs(update, pushed, feed_tensors):
+    """(ops outside the update part that it reads, fed tensors it reads), not counting what
+    arrives through pushed tensors."""
+    needed, fed = set(), []
+    stop = set(pushed)
+    feed_set = set(feed_tensors)
+    stack = [t for op in update for t in op.inputs if t.op not in update]
     while stack:
-        op = stack.pop()
-        if op in needed:
+        t = stack.pop()
+        if t in stop:
             continue
-        needed.add(op)
-        stack.extend(t.op for t in op.inputs)
-    return needed
+        if t in feed_set:
+            fed.append(t)
+            stop.add(t)
+            continue
+        if t.op not in needed:
+            needed.add(t.op)
+            stack.extend(t.op.inputs)
+    return needed, [t for t in feed_tensors if t in fed]  # in the feeds' order
 
 
 def update_graph_def(split, graph):
-    """The GraphDef rank 0 runs per update: pushed tensors become placeholders.
+    """The GraphDef rank 0 runs per update, and the names of its placeholders in feed order.
 
-    Control edges from the update part into the rest are dropped: every rank has run the
-    rest of the step before it pushes.
+    Pushed tensors, then fed tensors, become placeholders. Control edges from the update
+    part into the rest are dropped: every rank has run the rest of the step before it
+    pushes.
     """
-    names = {t: "_ps_push_%d:0" % i for i, t in enumerate(split.pushed)}
-    nodes = []
-    for i, t in enumerate(split.pushed):
+    names, nodes = {}, []
+    for i, t in enumerate(split.pushed + split.fed):
+        name = "_ps_input_%d" % i
+        names[t] = name + ":0"
         dims = t.shape.as_tuple_or_none()
-        if dims:
+        if dims and i < len(split.pushed):
             dims = [None] + list(dims[1:])  # a rank's rows, or several ranks' rows
-        nodes.append({"name": "_ps_push_%d" % i, "op": "Placeholder", "input": [], "device": "",
-                      "attr": {"dtype": t.dtype.name, "shape": None if dims is None else dims},
-                      "outputs": [[t.dtype.name, None if dims is None else dims]]})
+        dims = None if dims is None else list(dims)
+        nodes.append({"name": name, "op": "Placeholder", "input": [], "device": "",
+                      "attr": {"dtype": t.dtype.name, "shape": dims},
+                      "outputs": [[t.dtype.name, dims]]})
     kept = split.update_ops | split.recomputed
     for op in sorted(kept, key=lambda o: o._id):
         node = graph_io._node_of(op)
         node["input"] = [names.get(t, t.name) for t in op.inputs] + \
             ["^" + c.name for c in op.control_inputs if c in kept]
         nodes.append(node)
-    return GraphDef(nodes, graph_attrs={"seed": graph.seed})
+    return GraphDef(nodes, graph_attrs={"seed": graph.seed}), [names[t] for t in
+                                                                 split.pushed + split.fed]
 
 
 def replica_variables(compute_ops, update_ops):
@@ -250,8 +264,10 @@ class ParameterServer:
         self.apply = None
         self.log = collections.deque(maxlen=LOG_LENGTH)
         self.version = 0  # updates applied so far in this session
-        self.read_versions = {}  # rank -> the version its replica holds, if not the
-        self.refreshed_version = 0  # version every replica got at the last refresh
+        # The version of the variables each rank's replica holds: read_versions[rank] once
+        # the rank got an answer, else the version of the last refresh of every replica.
+        self.read_versions = {}
+        self.refreshed_version = 0
         self._error = None
 
     def use(self, spec, apply):

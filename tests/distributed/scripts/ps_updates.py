@@ -37,13 +37,15 @@ if model == "sgd":
     y = tf.placeholder(tf.float32, [None, 3], name="y")
     Y = X @ W_TRUE + 0.5
     loss = tf.reduce_mean(tf.square(prediction - y))
-    optimizer = tf.train.GradientDescentOptimizer(0.1)
+    learning_rate = tf.placeholder(tf.float32, [], name="learning_rate")  # fed every step
+    optimizer = tf.train.GradientDescentOptimizer(learning_rate)
 else:
     y = tf.placeholder(tf.int64, [None], name="y")
     Y = np.argmax(X @ W_TRUE, axis=-1)
+    learning_rate = tf.placeholder_with_default(0.05, [], name="learning_rate")
     loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y,
                                                                          logits=prediction))
-    optimizer = tf.train.AdamOptimizer(0.05)
+    optimizer = tf.train.AdamOptimizer(learning_rate)
 hooks = []
 if replicas:
     optimizer = tf.train.SyncReplicasOptimizer(optimizer, replicas_to_aggregate=replicas,
@@ -55,7 +57,7 @@ with tf.Session(config=config) as sess:
     sess.run(tf.global_variables_initializer())
     losses = []
     for i in range(STEPS):
-        loss_value, _ = sess.run([loss, train], {x: X[i], y: Y[i]})
+        loss_value, _ = sess.run([loss, train], {x: X[i], y: Y[i], learning_rate: 0.1})
         losses.append(loss_value)
     # A kernel error on the rank holding the last rows: raised here, the session stays usable.
     caught = ""
@@ -63,7 +65,7 @@ with tf.Session(config=config) as sess:
         bad = X[0].copy()
         bad[-1, 0] = np.nan
         try:
-            sess.run(train, {x: bad, y: Y[0]})
+            sess.run(train, {x: bad, y: Y[0], learning_rate: 0.1})
         except tf.errors.InvalidArgumentError as e:
             caught = str(e)
     trained_w, trained_b, step = sess.run([w, b, global_step])
