@@ -228,7 +228,8 @@ class UpdateClient:
     def push(self, step, arrays):
         transport = self.transport
         failed = bool(step.failed)
-        transport.send_control(0, (step.step_id, failed, step.local_rows), tag=PUSH_TAG)
+        transport.send_control(0, (step.step_id, failed, step.local_rows, len(arrays)),
+                               tag=PUSH_TAG)
         if not failed:
             for a in arrays:
                 transport.send_tensor(np.asarray(a), 0, PUSH_DATA_TAG)
@@ -345,15 +346,16 @@ class ParameterServer:
                                        % ", ".join(map(str, sorted(waiting))))
 
     def _receive(self, source, step_id):
-        pushed_step, failed, rows = self.transport.recv_control(source, PUSH_TAG)
-        if pushed_step != step_id:
-            raise errors.InternalError(None, None, "rank %d pushed gradients of step %s during "
-                                       "step %s" % (source, pushed_step, step_id))
-        if failed:
-            return None
-        arrays = [self.transport.recv_tensor(source, PUSH_DATA_TAG, "gradients from rank %d"
-                                             % source) for _ in self.spec.states]
-        return _Push(source, rows, arrays, self._read_version(source))
+        what = "gradients from rank %d" % source
+        while True:
+            pushed_step, failed, rows, count = self.transport.recv_control(source, PUSH_TAG)
+            arrays = [self.transport.recv_tensor(source, PUSH_DATA_TAG, what)
+                      for _ in range(0 if failed else count)]
+            if pushed_step == step_id:
+                break
+            # A push of a step rank 0 gave up on (its operation timeout expired first): the
+            # rank pushes this step's gradients next.
+        return None if failed else _Push(source, rows, arrays, self._read_version(source))
 
     # -- updating ---
 
