@@ -384,55 +384,35 @@ def _sparse_apply_gradient_descent(ctx, alpha, grad, indices, *, var_name, slot_
 
 # -- ApplyAdam, ApplyMomentum: one pass over the variable and its slots ----------------------
 
-def _updatable_in_place(hyper_parameters, grad, var, *slots):
-    """True if the one-pass loop may update `var` and `slots` from `grad`: scalar
-    hyper-parameters, arrays all C-contiguous, of one float dtype and shape, the updated
-    ones writeable, and no two sharing memory (numpy's whole-array steps and the loop's
-    element-by-element steps would see overlapping operands at different stages)."""
-    if any(np.ndim(x) != 0 for x in hyper_parameters):
-        return False
-    arrays = (var,) + slots
-    if not (_floats(grad, *arrays) and grad.flags.c_contiguous and grad.shape == var.shape):
-        return False
-    if not all(a.shape == var.shape and a.flags.c_contiguous and a.flags.writeable
-               for a in arrays):
-        return False
-    operands = (grad,) + arrays
-    return not any(np.may_share_memory(a, b)
-                   for i, a in enumerate(operands) for b in operands[i + 1:])
+def _all_scalars(values):
+    return all(getattr(x, "ndim", None) == 0 for x in values)
 
+
+# The compiled updates check the arrays themselves (dtype, shape, layout, overlap) and
+# return False, changing nothing, for what their loop does not take.
 
 def _apply_adam(ctx, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad, *, var_name,
                 slot_names, var_shape, sparse, use_nesterov=False):
     var = ctx.state.read_variable(var_name)
-    m = ctx.state.read_variable(slot_names[0])
-    v = ctx.state.read_variable(slot_names[1])
-    if not _updatable_in_place((beta1_power, beta2_power, lr, beta1, beta2, epsilon), grad,
-                               var, m, v):
+    hyper = (beta1_power, beta2_power, lr, beta1, beta2, epsilon)
+    if not (type(grad) is np.ndarray and _all_scalars(hyper) and _training.apply_adam(
+            var, ctx.state.read_variable(slot_names[0]), ctx.state.read_variable(slot_names[1]),
+            grad, *hyper, use_nesterov)):
         return _reference("ApplyAdam", ctx, beta1_power, beta2_power, lr, beta1, beta2, epsilon,
                           grad, var_name=var_name, slot_names=slot_names, var_shape=var_shape,
                           sparse=sparse, use_nesterov=use_nesterov)
-    dtype = var.dtype
-    alpha = training_ops._adam_lr(lr, beta1_power, beta2_power, dtype)
-    _training.apply_adam(var.reshape(-1), m.reshape(-1), v.reshape(-1), grad.reshape(-1),
-                         alpha, training_ops._scalar(beta1, dtype),
-                         training_ops._scalar(beta2, dtype), training_ops._scalar(epsilon, dtype),
-                         use_nesterov)
     return var
 
 
 def _apply_momentum(ctx, lr, grad, momentum, *, var_name, slot_names, var_shape, sparse,
                     use_nesterov):
     var = ctx.state.read_variable(var_name)
-    accum = ctx.state.read_variable(slot_names[0])
-    if not _updatable_in_place((lr, momentum), grad, var, accum):
+    if not (type(grad) is np.ndarray and _all_scalars((lr, momentum)) and
+            _training.apply_momentum(var, ctx.state.read_variable(slot_names[0]), grad, lr,
+                                     momentum, use_nesterov)):
         return _reference("ApplyMomentum", ctx, lr, grad, momentum, var_name=var_name,
                           slot_names=slot_names, var_shape=var_shape, sparse=sparse,
                           use_nesterov=use_nesterov)
-    dtype = var.dtype
-    _training.apply_momentum(var.reshape(-1), accum.reshape(-1), grad.reshape(-1),
-                             training_ops._scalar(lr, dtype),
-                             training_ops._scalar(momentum, dtype), use_nesterov)
     return var
 
 

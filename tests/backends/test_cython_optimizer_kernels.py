@@ -165,6 +165,19 @@ def test_non_scalar_learning_rate_uses_the_reference():
     _assert_same_state(ctx_cython, ctx_numpy)
 
 
+def test_read_only_variable_raises_the_reference_error():
+    rng = np.random.default_rng(8)
+    ctx_cython, ctx_numpy = _state_pair("ApplyAdam", (6,), np.float32, rng)
+    args = _adam_inputs(1, np.float32) + [rng.standard_normal(6).astype(np.float32)]
+    errors_seen = []
+    for backend, ctx in (("numpy", ctx_numpy), ("cython", ctx_cython)):
+        ctx.state.variables["var"].flags.writeable = False
+        with pytest.raises(ValueError) as raised:
+            registry.get("ApplyAdam").kernels[backend](ctx, *args, **_attrs("ApplyAdam", (6,)))
+        errors_seen.append(str(raised.value))
+    assert errors_seen[0] == errors_seen[1]
+
+
 @pytest.mark.parametrize("op_type", ["ApplyAdam", "ApplyMomentum"])
 def test_shape_mismatch_raises_the_reference_error(op_type):
     rng = np.random.default_rng(7)
