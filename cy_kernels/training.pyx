@@ -90,18 +90,18 @@ cdef bint _overlap(const char* a, const char* b, Py_ssize_t nbytes) noexcept nog
 
 cdef bint _updatable(cnp.ndarray grad, tuple updated) noexcept:
     """Whether the loop may update the arrays `updated` from `grad`: all of one float dtype
-    and shape, non-empty, C-contiguous and aligned, the updated ones writeable, and no two
-    sharing memory."""
+    in native byte order and of one shape, non-empty, C-contiguous and aligned, the updated
+    ones writeable, and no two sharing memory."""
     cdef cnp.ndarray a, b
     cdef int dtype = cnp.PyArray_TYPE(grad)
     cdef Py_ssize_t i, j, nbytes = cnp.PyArray_NBYTES(grad)
     if (dtype != cnp.NPY_FLOAT32 and dtype != cnp.NPY_FLOAT64) or nbytes == 0 or \
-            not (cnp.PyArray_IS_C_CONTIGUOUS(grad) and cnp.PyArray_ISALIGNED(grad)):
+            not cnp.PyArray_ISCARRAY_RO(grad) or not cnp.PyArray_ISNOTSWAPPED(grad):
         return False
     for i in range(len(updated)):
         a = updated[i]
         if not (cnp.PyArray_TYPE(a) == dtype and cnp.PyArray_SAMESHAPE(a, grad) and
-                cnp.PyArray_ISCARRAY(a)) or \
+                cnp.PyArray_ISCARRAY(a) and cnp.PyArray_ISNOTSWAPPED(a)) or \
                 _overlap(<char*>cnp.PyArray_DATA(a), <char*>cnp.PyArray_DATA(grad), nbytes):
             return False
         for j in range(i):

@@ -134,6 +134,15 @@ def test_noncontiguous_variable_uses_the_reference():
     _assert_same_state(ctx_cython, ctx_numpy)
 
 
+def test_byte_swapped_gradient_uses_the_reference():
+    rng = np.random.default_rng(9)
+    ctx_cython, ctx_numpy = _state_pair("ApplyAdam", (7,), np.float32, rng)
+    grad = rng.standard_normal(7).astype(">f4" if np.little_endian else "<f4")
+    _run_both("ApplyAdam", ctx_cython, ctx_numpy, _adam_inputs(1, np.float32) + [grad],
+              _attrs("ApplyAdam", (7,)))
+    _assert_same_state(ctx_cython, ctx_numpy)
+
+
 def test_float16_uses_the_reference():
     rng = np.random.default_rng(4)
     ctx_cython, ctx_numpy = _state_pair("ApplyAdam", (9,), np.float16, rng)
