@@ -87,9 +87,11 @@ class BuildExt(build_ext):
             compile_flags, link_flags = ["-fopenmp"], ["-fopenmp"]
             # The kernels never read floating-point exception flags; without this, GCC
             # keeps every float compare as a branch and vectorizes no max/select loop.
+            # Nor do they read errno: without -fno-math-errno, sqrt stays a libm call (to
+            # set errno on a negative input) and no loop calling it vectorizes.
             for extension in self.extensions:
                 extension.extra_compile_args = list(extension.extra_compile_args) + [
-                    "-fno-trapping-math"]
+                    "-fno-trapping-math", "-fno-math-errno"]
         if _compiles_with(self.compiler, compile_flags + link_flags):
             for extension in self.extensions:
                 extension.extra_compile_args = list(extension.extra_compile_args) + compile_flags

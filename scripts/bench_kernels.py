@@ -113,7 +113,7 @@ def _scatter_add_cases(rng):
 
 
 class _State:
-    """The one method of a session state that SparseApplyGradientDescent uses."""
+    """The one method of a session state that the optimizer update kernels use."""
 
     def __init__(self, variables):
         self.variables = variables
@@ -127,14 +127,40 @@ class _Context:
         self.state = _State(variables)
 
 
-def _sparse_sgd_cases(rng):
-    """(name, context for numpy, context for cython, args, attrs): an embedding update."""
-    table = rng.standard_normal((50000, 128)).astype(np.float32)
+def _context_pair(variables):
+    """Contexts for the numpy and the cython kernel, each with its own copy of the state."""
+    return (_Context({k: v.copy() for k, v in variables.items()}),
+            _Context({k: v.copy() for k, v in variables.items()}))
+
+
+def _update_cases(rng):
+    """(name, op type, context for numpy, context for cython, args, attrs): optimizer
+    updates of an embedding and of the MLP's first weight matrix."""
+    def normal(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    def scalars(*values):
+        return tuple(np.asarray(v, np.float32) for v in values)
+
+    table, rows = normal(50000, 128), normal(4096, 128)
     indices = rng.integers(0, 50000, 4096)  # repeats: the reference deduplicates them
-    grad = rng.standard_normal((4096, 128)).astype(np.float32)
-    attrs = dict(var_name="table", slot_names=[], var_shape=[50000, 128], sparse=True)
-    return [("sparse SGD 50000x128 [4096]", _Context({"table": table.copy()}),
-             _Context({"table": table.copy()}), (np.float32(0.01), grad, indices), attrs)]
+    weights, grad = normal(784, 256), normal(784, 256)
+    slots = {"m": np.abs(normal(784, 256)), "v": np.abs(normal(784, 256))}
+
+    def dense(slot_names, **attrs):
+        return dict(var_name="w", slot_names=slot_names, var_shape=[784, 256], sparse=False,
+                    **attrs)
+
+    return [
+        ("sparse SGD 50000x128 [4096]", "SparseApplyGradientDescent")
+        + _context_pair({"table": table}) + ((np.float32(0.01), rows, indices),
+                                             dict(var_name="table", slot_names=[],
+                                                  var_shape=[50000, 128], sparse=True)),
+        ("adam 784x256", "ApplyAdam") + _context_pair(dict(slots, w=weights))
+        + (scalars(0.9, 0.999, 1e-3, 0.9, 0.999, 1e-8) + (grad,), dense(["m", "v"])),
+        ("momentum 784x256", "ApplyMomentum") + _context_pair({"w": weights, "m": slots["m"]})
+        + ((np.float32(0.01), grad, np.float32(0.9)), dense(["m"], use_nesterov=False)),
+    ]
 
 
 def _time(fn, number):
@@ -203,11 +229,10 @@ def main(argv=None):
                                     args.repeats)
         print("%-38s %10.1fus %10.1fus %8.2f  %s" % (name, t_numpy * 1e6, t_cython * 1e6,
                                                      t_cython / t_numpy, agree))
-    for name, numpy_ctx, cython_ctx, call_args, attrs in _sparse_sgd_cases(rng):
+    for name, op_type, numpy_ctx, cython_ctx, call_args, attrs in _update_cases(rng):
         if args.only not in name:
             continue
-        numpy_kernel = _kernel("SparseApplyGradientDescent", "numpy")
-        cython_kernel = _kernel("SparseApplyGradientDescent", "cython")
+        numpy_kernel, cython_kernel = _kernel(op_type, "numpy"), _kernel(op_type, "cython")
         agree = bool(np.allclose(numpy_kernel(numpy_ctx, *call_args, **attrs),
                                  cython_kernel(cython_ctx, *call_args, **attrs),
                                  rtol=1e-5, atol=1e-5))

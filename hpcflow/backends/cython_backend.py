@@ -25,6 +25,7 @@ try:
     from .._cy import scatter_add as _scatter_add
     from .._cy import pooling as _pooling
     from .._cy import softmax as _softmax
+    from .._cy import training as _training
 except ImportError as _error:  # not built (HPCFLOW_NO_CYTHON=1, or a source checkout)
     _IMPORT_ERROR = _error
 else:
@@ -381,6 +382,40 @@ def _sparse_apply_gradient_descent(ctx, alpha, grad, indices, *, var_name, slot_
                       sparse=sparse)
 
 
+# -- ApplyAdam, ApplyMomentum: one pass over the variable and its slots ----------------------
+
+def _all_scalars(values):
+    return all(getattr(x, "ndim", None) == 0 for x in values)
+
+
+# The compiled updates check the arrays themselves (dtype, shape, layout, overlap) and
+# return False, changing nothing, for what their loop does not take.
+
+def _apply_adam(ctx, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad, *, var_name,
+                slot_names, var_shape, sparse, use_nesterov=False):
+    var = ctx.state.read_variable(var_name)
+    hyper = (beta1_power, beta2_power, lr, beta1, beta2, epsilon)
+    if not (type(grad) is np.ndarray and _all_scalars(hyper) and _training.apply_adam(
+            var, ctx.state.read_variable(slot_names[0]), ctx.state.read_variable(slot_names[1]),
+            grad, *hyper, use_nesterov)):
+        return _reference("ApplyAdam", ctx, beta1_power, beta2_power, lr, beta1, beta2, epsilon,
+                          grad, var_name=var_name, slot_names=slot_names, var_shape=var_shape,
+                          sparse=sparse, use_nesterov=use_nesterov)
+    return var
+
+
+def _apply_momentum(ctx, lr, grad, momentum, *, var_name, slot_names, var_shape, sparse,
+                    use_nesterov):
+    var = ctx.state.read_variable(var_name)
+    if not (type(grad) is np.ndarray and _all_scalars((lr, momentum)) and
+            _training.apply_momentum(var, ctx.state.read_variable(slot_names[0]), grad, lr,
+                                     momentum, use_nesterov)):
+        return _reference("ApplyMomentum", ctx, lr, grad, momentum, var_name=var_name,
+                          slot_names=slot_names, var_shape=var_shape, sparse=sparse,
+                          use_nesterov=use_nesterov)
+    return var
+
+
 # -- BiasAdd, BiasAddGrad ---------------------------------------------------------------------
 
 def _bias_add(value, bias, *, data_format):
@@ -439,6 +474,8 @@ KERNELS = {
     "UnsortedSegmentSum": _unsorted_segment_sum,
     "ScatterAdd": state_ops._scatter_kernel(_scatter_add_at),
     "SparseApplyGradientDescent": _sparse_apply_gradient_descent,
+    "ApplyAdam": _apply_adam,
+    "ApplyMomentum": _apply_momentum,
     "BiasAdd": _bias_add,
     "BiasAddGrad": _bias_add_grad,
 }

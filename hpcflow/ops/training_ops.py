@@ -125,7 +125,8 @@ def _adam_lr(lr, beta1_power, beta2_power, dtype):
 
 
 def _apply_adam(ctx, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad, *, var_name,
-                slot_names, var_shape, sparse):
+                slot_names, var_shape, sparse, use_nesterov=False):
+    # use_nesterov: TF1's ApplyAdam attr (AdamOptimizer never sets it; the op allows it).
     var = ctx.state.read_variable(var_name)
     m = ctx.state.read_variable(slot_names[0])
     v = ctx.state.read_variable(slot_names[1])
@@ -135,7 +136,10 @@ def _apply_adam(ctx, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad, 
     alpha = _adam_lr(lr, beta1_power, beta2_power, dtype)
     m += (grad - m) * (1 - b1)
     v += (grad * grad - v) * (1 - b2)
-    var -= (alpha * m) / (np.sqrt(v) + eps)
+    if use_nesterov:
+        var -= ((grad * (1 - b1) + b1 * m) * alpha) / (np.sqrt(v) + eps)
+    else:
+        var -= (alpha * m) / (np.sqrt(v) + eps)
     return var
 
 
