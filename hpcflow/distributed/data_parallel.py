@@ -3,7 +3,7 @@
 When a script names no job, every rank runs the same (rewritten) graph on its consecutive
 block of the rows of each batch feed (feeds whose first dimension is unknown, `None`).
 Each tensor is given one of three states by propagating the feeds' split through the graph
-with per-op rules (as GSPMD does):
+with the per-op rules of the op registry (framework/sharding_rules.py), as GSPMD does:
 
   R  replicated: every rank holds the one-process value;
   S  split: each rank holds its rows (axis 0) of the one-process value;
@@ -17,287 +17,33 @@ gathered, partial sums all-reduced): always correct, only slower. Gradients feed
 variable updates are all-reduced together in one fused buffer per dtype (Horovod's Tensor
 Fusion); fetches of S tensors are gathered in rank order, of P tensors summed, on rank 0.
 """
-import numpy as np
-
 from ..framework import errors, graph_io, sharding, tensor_util
 from ..framework.graph_io import GraphDef
+from ..framework.sharding import P, R, S, Decision
 from ..ops.collective_ops import USER_COLLECTIVES
 from ..runtime.executor import prune
 from ..runtime.placement import CLIENT_ONLY_OPS
 from . import parameter_server
-
-R, S, P = "R", "S", "P"
-
-# Ops that pass their first input's state through unchanged (linear, row-preserving).
-_PASS_THROUGH = frozenset(["Identity", "StopGradient", "Cast", "Neg", "PlaceholderWithDefault",
-                           "CheckNumerics", "EnsureShape"])
-_LINEAR_ADD = frozenset(["Add", "AddV2", "Sub", "AddN"])
-_SCALE = frozenset(["Mul"])
-_DIVIDE = frozenset(["RealDiv", "Div", "TrueDiv"])
-# Reductions whose result over the batch axis is a partial sum.
-_SUM_REDUCTIONS = frozenset(["Sum"])
-_ORDER_REDUCTIONS = frozenset(["Max", "Min", "Prod", "All", "Any", "ArgMax", "ArgMin",
-                               "LogSumExp", "Cumsum", "Cumprod"])
-# Ops contracting their S inputs over the batch: the result is a partial sum.
-_BATCH_CONTRACTIONS = {"BiasAddGrad": (0,), "Conv2DBackpropFilter": (0, 2), "L2Loss": (0,)}
-# Row-wise ops whose listed inputs are row-aligned with the batch (others used whole).
-_ROW_ALIGNED = {
-    "Softmax": (0,), "LogSoftmax": (0,), "BiasAdd": (0,), "Conv2D": (0,), "MaxPool": (0,),
-    "AvgPool": (0,), "MaxPoolGrad": (0, 1, 2), "SoftmaxCrossEntropyWithLogits": (0, 1),
-    "SparseSoftmaxCrossEntropyWithLogits": (0, 1), "OneHot": (0,), "InTopKV2": (0, 1),
-    "TopKV2": (0,), "GatherLastAxis": (0, 1), "ScatterLastAxis": (0, 1),
-}
-# Ops taking the output's shape as an input, which on a rank must be its local shape.
-_LOCAL_SHAPE_INPUT = {"Conv2DBackpropInput": (0, 2), "AvgPoolGrad": (0, 1)}
-
-
-class Decision:
-    """What an op does in a data-parallel step: input conversions, output states, rewrite."""
-
-    __slots__ = ("outputs", "convert", "rewrite", "local_shape_inputs")
-
-    def __init__(self, outputs, convert=None, rewrite=None, local_shape_inputs=()):
-        self.outputs = outputs
-        self.convert = convert or {}
-        self.rewrite = rewrite
-        self.local_shape_inputs = local_shape_inputs
-
-
-def _all_r(op, states):
-    return Decision([R] * len(op.outputs), {i: R for i, s in enumerate(states) if s != R})
-
-
-def _same(op, state):
-    return Decision([state] * len(op.outputs))
-
-
-def _const_ints(t):
-    value = tensor_util.constant_value(t)
-    return None if value is None else [int(v) for v in np.asarray(value).reshape(-1)]
-
-
-def _rank(t):
-    return t.shape.ndims
-
-
-def _batch_independent(t, out_rank):
-    """True if R tensor `t` broadcasts against the batch axis rather than aligning with it."""
-    r = _rank(t)
-    if r is None or out_rank is None:
-        return False
-    return r < out_rank or t.shape[0] == 1
-
-
-def _elementwise(op, states):
-    if S not in states:  # partial sums meeting replicated values: sum first, stay replicated
-        return _all_r(op, states)
-    out_rank = op.outputs[0].shape.ndims if op.outputs else None
-    convert = {}
-    for i, (t, s) in enumerate(zip(op.inputs, states)):
-        if s == P:
-            convert[i] = R
-        elif s == R and not _batch_independent(t, out_rank):
-            convert[i] = "local_rows"
-    return Decision([S] * len(op.outputs), convert)
-
-
-def _axes(op, input_index=1):
-    x = op.inputs[0]
-    axes = _const_ints(op.inputs[input_index]) if len(op.inputs) > input_index else None
-    rank = _rank(x)
-    if axes is None or rank is None:
-        return None
-    return [a % rank if rank else a for a in axes]
-
 
 # Placeholders are batch inputs only when fed (the feeds decide); other BATCH_INPUT ops
 # (the HDF5 reader) yield each rank's block of a global batch by themselves.
 _FED_BATCH_INPUTS = frozenset(["Placeholder", "PlaceholderWithDefault"])
 
 
-def _sums_only_within_rows(op, state_of):
-    """True if Sum `op` reduces its S input by axes that never include the batch axis.
-
-    Gradients of broadcasting binary ops (Sub, Mul, ...) sum by the axes a
-    BroadcastGradientArgs op computes at run time. When both of its shapes are those of S
-    tensors of the gradient's rank, both have the global batch as axis 0, so axis 0 is
-    never among the axes.
-    """
-    axes_op = op.inputs[1].op
-    if state_of is None or axes_op.type != "BroadcastGradientArgs":
-        return False
-    rank = _rank(op.inputs[0])
-    return rank is not None and all(
-        s.op.type == "Shape" and state_of(s.op.inputs[0]) == S and
-        _rank(s.op.inputs[0]) == rank for s in axes_op.inputs)
-
-
 def decide(op, states, state_of=None):
     """The data-parallel decision for `op` given its inputs' states.
 
-    `state_of(tensor)`, when given, is the state of any tensor decided before `op`.
+    The op's registry record holds its rule (framework/sharding_rules.py); this adds what
+    holds for every op. `state_of(tensor)`, when given, is the state of any tensor decided
+    before `op`.
     """
     if op._record.sharding == sharding.BATCH_INPUT and op.type not in _FED_BATCH_INPUTS:
         return Decision([S] * len(op.outputs), {i: R for i, s in enumerate(states) if s != R})
     if all(s == R for s in states):
-        return _same(op, R)
-    t = op.type
-    if t in USER_COLLECTIVES:  # they combine the per-rank values themselves
-        return _same(op, R)
-    if t in _PASS_THROUGH:
-        return Decision([states[0]] * len(op.outputs),
-                        {i: R for i, s in enumerate(states[1:], 1) if s != R})
-    if t in _LINEAR_ADD and all(s == P for s in states):
-        return _same(op, P)
-    if t in _SCALE and states.count(P) == 1 and all(
-            s == P or (s == R and _batch_independent(x, _rank(op.outputs[0])))
-            for x, s in zip(op.inputs, states)):
-        return _same(op, P)
-    if t in _DIVIDE and states[0] == P and states[1] == R and \
-            _batch_independent(op.inputs[1], _rank(op.outputs[0])):
-        return _same(op, P)
-    if t in ("Shape", "Size") and states[0] == S:
-        return Decision([R], rewrite="_DPGlobalShape" if t == "Shape" else "_DPGlobalSize")
-    if t == "Rank":
-        return _same(op, R)
-    if t in ("ZerosLike", "OnesLike"):
-        return _same(op, S if states[0] == S else R)
-    if t in ("Sum", "Mean") and states[0] in (S, P) and states[1] == R:
-        axes = _axes(op)
-        if states[0] == P:
-            return _same(op, P)
-        if axes is None and t == "Sum" and _sums_only_within_rows(op, state_of):
-            return Decision([S])
-        if axes is None:
-            return _all_r(op, states)
-        if 0 in axes:
-            if t == "Sum":
-                return Decision([P])
-            return Decision([P], rewrite="_DPShardMean")
-        return Decision([S])
-    if t in _ORDER_REDUCTIONS and states[0] == S and all(s == R for s in states[1:]):
-        axes = _axes(op)
-        if axes is not None and 0 not in axes:
-            return Decision([S] * len(op.outputs))
-        return _all_r(op, states)
-    if t == "MatMul":
-        transpose_a = op.get_attr("transpose_a")
-        transpose_b = op.get_attr("transpose_b")
-        a, b = states
-        if a == S and b == R and not transpose_a:
-            return Decision([S])
-        if a == S and b == S and transpose_a and not transpose_b:
-            return Decision([P])
-        if a == P and b == R:
-            return Decision([P])
-        if a == R and b == P:
-            return Decision([P])
-        return _all_r(op, states)
-    if t in _BATCH_CONTRACTIONS:
-        aligned = _BATCH_CONTRACTIONS[t]
-        if all((states[i] == S) == (i in aligned) for i in range(len(states))):
-            return Decision([P] * len(op.outputs))
-        return _all_r(op, states)
-    if t in _LOCAL_SHAPE_INPUT:
-        shape_input, grad_input = _LOCAL_SHAPE_INPUT[t]
-        if states[grad_input] == S and all(s == R for i, s in enumerate(states)
-                                            if i != grad_input):
-            return Decision([S], local_shape_inputs=(shape_input,))
-        return _all_r(op, states)
-    if t == "Reshape" and states[0] in (S, P):
-        if states[0] == P:
-            return Decision([P], {1: R} if states[1] != R else None)
-        if _reshape_keeps_rows(op):
-            return Decision([S], rewrite="_DPShardReshape")
-        return _all_r(op, states)
-    if t in ("ExpandDims", "Squeeze", "Transpose", "Tile") and states[0] in (S, P):
-        if states[0] == P and t != "Tile":
-            return Decision([P])
-        if _keeps_batch_axis(op):
-            return Decision([S])
-        return _all_r(op, states)
-    if t in ("ConcatV2", "Pack") and any(s == S for s in states):
-        axis = op.get_attr("axis") if t == "Pack" else (_const_ints(op.inputs[-1]) or [None])[0]
-        n_values = len(op.inputs) if t == "Pack" else len(op.inputs) - 1
-        if axis is not None and axis != 0 and (t == "Pack" or axis > 0 or axis < -1) and \
-                all(s in (S, R) for s in states[:n_values]):
-            convert = {i: "local_rows" for i, s in enumerate(states[:n_values]) if s == R}
-            return Decision([S], convert)
-        return _all_r(op, states)
-    if t == "StridedSlice" and states[0] == S and all(s == R for s in states[1:]):
-        if _strided_slice_keeps_rows(op):
-            return Decision([S])
-        return _all_r(op, states)
-    if t == "GatherV2" and states[0] == R and states[1] == S and _const_ints(op.inputs[2]) == [0]:
-        return Decision([S])
-    if t in ("Select", "SelectV2", "Where") and len(op.inputs) == 3:
-        return _elementwise(op, states)
-    if t in _ROW_ALIGNED:
-        aligned = _ROW_ALIGNED[t]
-        # A rank-1 input has no row structure: its one axis is the batch (softmax of a vector).
-        rows_ok = t == "OneHot" or (_rank(op.inputs[0]) or 0) >= 2
-        if rows_ok and states[0] == S and all(s == R for i, s in enumerate(states)
-                                              if i not in aligned):
-            convert = {i: "local_rows" for i in aligned if i < len(states) and states[i] == R}
-            convert.update({i: R for i in aligned if i < len(states) and states[i] == P})
-            return Decision([S] * len(op.outputs), convert)
-        return _all_r(op, states)
-    rule = op._record.sharding
-    if rule == sharding.ELEMENTWISE and op.outputs:
-        return _elementwise(op, states)
-    return _all_r(op, states)
-
-
-def _keeps_batch_axis(op):
-    t = op.type
-    if t == "ExpandDims":
-        axis = _const_ints(op.inputs[1])
-        rank = _rank(op.inputs[0])
-        return axis is not None and rank is not None and axis[0] % (rank + 1) != 0
-    if t == "Squeeze":
-        dims = op.get_attr("squeeze_dims")
-        rank = _rank(op.inputs[0])
-        return bool(dims) and rank is not None and all(d % rank != 0 for d in dims)
-    if t == "Transpose":
-        perm = _const_ints(op.inputs[1])
-        return perm is not None and perm[0] == 0
-    if t == "Tile":
-        multiples = _const_ints(op.inputs[1])
-        return multiples is not None and multiples[0] == 1
-    return False
-
-
-def _reshape_keeps_rows(op):
-    """True if the reshape keeps axis 0 as the batch: same trailing element count."""
-    x, shape = op.inputs
-    if shape.op.type == "Shape" and x.op.type == "Sum" and \
-            x.op.inputs[1].op.type == "BroadcastGradientArgs":
-        # reshape(reduce_sum(grad, rx), shape(x)) in broadcasting ops' gradients: the sum
-        # kept the rows (see _sums_only_within_rows), the reshape restores x's row shape.
-        return True
-    x_dims = x.shape.as_tuple_or_none()
-    if x_dims is None or any(d is None for d in x_dims[1:]):
-        return False
-    row = int(np.prod(x_dims[1:], dtype=np.int64))
-    target = _const_ints(shape)
-    if target is None and shape.op.type == "Shape":  # reshape(grad, shape(x)) in gradients
-        target_dims = shape.op.inputs[0].shape.as_tuple_or_none()
-        if target_dims is None or any(d is None for d in target_dims[1:]):
-            return False
-        return int(np.prod(target_dims[1:], dtype=np.int64)) == row
-    if not target or target[0] != -1 or any(d < 0 for d in target[1:]):
-        return False
-    return int(np.prod(target[1:], dtype=np.int64)) == row
-
-
-def _strided_slice_keeps_rows(op):
-    attrs = op.attrs
-    begin_mask, end_mask = attrs.get("begin_mask", 0), attrs.get("end_mask", 0)
-    if attrs.get("ellipsis_mask", 0) & 1 or attrs.get("new_axis_mask", 0) & 1 or \
-            attrs.get("shrink_axis_mask", 0) & 1:
-        return False
-    strides = _const_ints(op.inputs[3])
-    return bool(begin_mask & 1) and bool(end_mask & 1) and strides is not None and strides[0] == 1
+        return sharding.same(op, R)
+    if op.type in USER_COLLECTIVES:  # they combine the per-rank values themselves
+        return sharding.same(op, R)
+    return sharding.decide(op, states, state_of)
 
 
 class DataParallelPlan:

@@ -7,7 +7,8 @@ A record is declared next to the op's Python wrapper in `hpcflow/ops/<family>.py
         shape=_matmul_shape,        # (op) -> [(TensorShape, DType), ...], runs at graph build
         numpy=_matmul_kernel,       # (*input_arrays, **attrs) -> array or tuple of arrays
         gradient=_matmul_grad,      # (op, *output_grads) -> [grad per input]; builds graph ops
-        sharding=sharding.ROW_WISE, # how a batch-split input propagates (see sharding.py)
+        # how a batch-split input propagates: a tag, or a tag and the op's own rule
+        sharding=sharding.Rule(sharding.ROW_WISE, sharding_rules.matmul),
     )
 
 Kernels for other backends (`cython=`, `cupy=`) sit in the same call or are added later

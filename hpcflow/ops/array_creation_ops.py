@@ -4,7 +4,7 @@ import builtins
 
 import numpy as np
 
-from ..framework import dtypes, registry, sharding, tensor_util
+from ..framework import dtypes, registry, sharding, sharding_rules, tensor_util
 from ..framework.graph import Tensor
 from ..framework.tensor_conversion import convert_to_tensor, is_tensor_like
 from ..framework.tensor_shape import Dimension, TensorShape, unknown_shape
@@ -62,9 +62,9 @@ def _ones_like_kernel(x):
 registry.register_op("Fill", shape=_fill_shape, numpy=_fill_kernel, gradient=_fill_grad,
                      sharding=sharding.GATHER)
 registry.register_op("ZerosLike", shape=_same_shape, numpy=_zeros_like_kernel,
-                     sharding=sharding.ELEMENTWISE)
+                     sharding=sharding.Rule(sharding.ELEMENTWISE, sharding_rules.like))
 registry.register_op("OnesLike", shape=_same_shape, numpy=_ones_like_kernel,
-                     sharding=sharding.ELEMENTWISE)
+                     sharding=sharding.Rule(sharding.ELEMENTWISE, sharding_rules.like))
 registry.not_differentiable("ZerosLike", "OnesLike")
 
 
@@ -610,7 +610,7 @@ def _one_hot_kernel(indices, depth, on_value, off_value, *, axis):
 
 # Rows are independent only for axis=-1, which the tag cannot see: the safe rule applies.
 registry.register_op("OneHot", shape=_one_hot_shape, numpy=_one_hot_kernel,
-                     sharding=sharding.GATHER)
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.row_aligned(0)))
 registry.not_differentiable("OneHot")
 
 

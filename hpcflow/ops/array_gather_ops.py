@@ -4,7 +4,7 @@ import builtins
 
 import numpy as np
 
-from ..framework import registry, sharding
+from ..framework import registry, sharding, sharding_rules
 from ..framework.graph import Tensor
 from ..framework.tensor_conversion import convert_to_tensor
 from ..framework.tensor_shape import TensorShape, unknown_shape
@@ -92,7 +92,8 @@ def _gather_grad(op, grad):
 
 # Params are needed whole: an index may point at any row.
 registry.register_op("GatherV2", shape=_gather_shape, numpy=_gather_kernel,
-                     gradient=_gather_grad, sharding=sharding.GATHER)
+                     gradient=_gather_grad,
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.gather))
 
 
 def gather(params, indices, validate_indices=None, name=None, axis=None, batch_dims=0):

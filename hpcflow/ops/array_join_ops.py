@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from ..framework import dtypes, registry, sharding
+from ..framework import dtypes, registry, sharding, sharding_rules
 from ..framework.graph import Tensor
 from ..framework.tensor_conversion import convert_to_tensor, is_tensor_like
 from ..framework.tensor_shape import Dimension, TensorShape, unknown_shape
@@ -109,7 +109,8 @@ def _concat_offset_kernel(concat_dim, *shapes, N):  # noqa: N803
 
 
 registry.register_op("ConcatV2", shape=_concat_shape, numpy=_concat_kernel,
-                     gradient=_concat_grad, sharding=sharding.GATHER)
+                     gradient=_concat_grad,
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.join))
 registry.register_op("ConcatOffset", shape=_concat_offset_shape, numpy=_concat_offset_kernel,
                      sharding=sharding.GATHER)
 registry.not_differentiable("ConcatOffset")
@@ -360,7 +361,7 @@ def _unpack_grad(op, *grads):
 
 
 registry.register_op("Pack", shape=_pack_shape, numpy=_pack_kernel, gradient=_pack_grad,
-                     sharding=sharding.GATHER)
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.join))
 registry.register_op("Unpack", shape=_unpack_shape, numpy=_unpack_kernel,
                      gradient=_unpack_grad, sharding=sharding.GATHER)
 

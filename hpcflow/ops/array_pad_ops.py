@@ -4,7 +4,7 @@ import builtins
 
 import numpy as np
 
-from ..framework import registry, sharding
+from ..framework import registry, sharding, sharding_rules
 from ..framework.tensor_conversion import is_tensor_like
 from ..framework.tensor_shape import TensorShape, unknown_shape
 from .array_helpers import (
@@ -68,7 +68,7 @@ def _tile_grad(op, grad):
 
 
 registry.register_op("Tile", shape=_tile_shape, numpy=_tile_kernel, gradient=_tile_grad,
-                     sharding=sharding.GATHER)
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.layout))
 
 
 def tile(input, multiples, name=None):  # noqa: A002

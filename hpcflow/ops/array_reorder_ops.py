@@ -4,7 +4,7 @@ import builtins
 
 import numpy as np
 
-from ..framework import registry, sharding
+from ..framework import registry, sharding, sharding_rules
 from ..framework.tensor_shape import TensorShape, unknown_shape
 from .array_helpers import (
     _INDEX_DTYPES, _apply, _as_index_list, _canonical_axis, _check_index_dtype, _check_rank,
@@ -65,7 +65,8 @@ def _conjugate_transpose_grad(op, grad):
 
 
 registry.register_op("Transpose", shape=_transpose_shape, numpy=_transpose_kernel,
-                     gradient=_transpose_grad, sharding=sharding.GATHER)
+                     gradient=_transpose_grad,
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.layout))
 registry.register_op("ConjugateTranspose", shape=_transpose_shape,
                      numpy=_conjugate_transpose_kernel, gradient=_conjugate_transpose_grad,
                      sharding=sharding.GATHER)

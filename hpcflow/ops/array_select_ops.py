@@ -4,7 +4,7 @@ import collections
 
 import numpy as np
 
-from ..framework import dtypes, registry, sharding
+from ..framework import dtypes, registry, sharding, sharding_rules
 from ..framework.tensor_conversion import convert_to_tensor
 from ..framework.tensor_shape import TensorShape, unknown_shape
 from .array_helpers import (
@@ -113,12 +113,15 @@ def _select_v2_grad(op, grad):
     return [None, x_grad, y_grad]
 
 
-registry.register_op("Where", shape=_where_shape, numpy=_where_kernel, sharding=sharding.GATHER)
+registry.register_op("Where", shape=_where_shape, numpy=_where_kernel,
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.select))
 registry.not_differentiable("Where")
 registry.register_op("Select", shape=_select_shape, numpy=_select_kernel,
-                     gradient=_select_grad, sharding=sharding.ELEMENTWISE)
+                     gradient=_select_grad,
+                     sharding=sharding.Rule(sharding.ELEMENTWISE, sharding_rules.select))
 registry.register_op("SelectV2", shape=_select_v2_shape, numpy=_select_v2_kernel,
-                     gradient=_select_v2_grad, sharding=sharding.ELEMENTWISE)
+                     gradient=_select_v2_grad,
+                     sharding=sharding.Rule(sharding.ELEMENTWISE, sharding_rules.select))
 
 
 def where(condition, x=None, y=None, name=None):

@@ -4,7 +4,7 @@ import builtins
 
 import numpy as np
 
-from ..framework import dtypes, registry, sharding
+from ..framework import dtypes, registry, sharding, sharding_rules
 from ..framework.graph import Tensor
 from ..framework.tensor_shape import TensorShape, as_shape, unknown_shape
 from .array_helpers import (
@@ -21,9 +21,10 @@ def _identity_kernel(x):
 
 
 registry.register_op("Identity", shape=_same_shape, numpy=_identity_kernel,
-                     gradient=lambda op, grad: [grad], sharding=sharding.ELEMENTWISE)
+                     gradient=lambda op, grad: [grad],
+                     sharding=sharding.Rule(sharding.ELEMENTWISE, sharding_rules.pass_through))
 registry.register_op("StopGradient", shape=_same_shape, numpy=_identity_kernel,
-                     sharding=sharding.ELEMENTWISE)
+                     sharding=sharding.Rule(sharding.ELEMENTWISE, sharding_rules.pass_through))
 # A cut for autodiff: no gradient flows back through stop_gradient.
 registry.not_differentiable("StopGradient")
 
@@ -120,11 +121,14 @@ def _rank_kernel(x):
 
 
 # The shape of a batch-split tensor differs between ranks: these need the whole tensor.
-registry.register_op("Shape", shape=_shape_shape, numpy=_shape_kernel, sharding=sharding.GATHER)
+registry.register_op("Shape", shape=_shape_shape, numpy=_shape_kernel,
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.shape_of_rows))
 registry.register_op("ShapeN", shape=_shape_n_shape, numpy=_shape_n_kernel,
                      sharding=sharding.GATHER)
-registry.register_op("Size", shape=_size_shape, numpy=_size_kernel, sharding=sharding.GATHER)
-registry.register_op("Rank", shape=_rank_shape, numpy=_rank_kernel, sharding=sharding.GATHER)
+registry.register_op("Size", shape=_size_shape, numpy=_size_kernel,
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.shape_of_rows))
+registry.register_op("Rank", shape=_rank_shape, numpy=_rank_kernel,
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.replicated))
 registry.not_differentiable("Shape", "ShapeN", "Size", "Rank")
 
 
@@ -300,7 +304,8 @@ def _reshape_grad(op, grad):
 # A batch-split input stays split only for some target shapes (e.g. a leading -1 whose
 # row size matches): the tag cannot see the attrs, so the safe rule applies.
 registry.register_op("Reshape", shape=_reshape_shape, numpy=_reshape_kernel,
-                     gradient=_reshape_grad, sharding=sharding.GATHER)
+                     gradient=_reshape_grad,
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.reshape))
 
 
 def reshape(tensor, shape, name=None):  # noqa: F811 - TF's argument name shadows shape()
@@ -364,7 +369,8 @@ def _reshape_back_grad(op, grad):
 
 
 registry.register_op("ExpandDims", shape=_expand_dims_shape, numpy=_expand_dims_kernel,
-                     gradient=_reshape_back_grad, sharding=sharding.GATHER)
+                     gradient=_reshape_back_grad,
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.layout))
 
 
 def expand_dims(input, axis=None, name=None, dim=None):  # noqa: A002
@@ -441,7 +447,8 @@ def _squeeze_kernel(x, *, squeeze_dims):
 
 
 registry.register_op("Squeeze", shape=_squeeze_shape, numpy=_squeeze_kernel,
-                     gradient=_reshape_back_grad, sharding=sharding.GATHER)
+                     gradient=_reshape_back_grad,
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.layout))
 
 
 def squeeze(input, axis=None, name=None, squeeze_dims=None):  # noqa: A002
@@ -593,7 +600,8 @@ def _ensure_shape_kernel(x, *, shape):
 
 
 registry.register_op("EnsureShape", shape=_ensure_shape_shape, numpy=_ensure_shape_kernel,
-                     gradient=lambda op, grad: [grad], sharding=sharding.ELEMENTWISE)
+                     gradient=lambda op, grad: [grad],
+                     sharding=sharding.Rule(sharding.ELEMENTWISE, sharding_rules.pass_through))
 
 
 def ensure_shape(x, shape, name=None):  # noqa: F811

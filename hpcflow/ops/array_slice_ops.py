@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-from ..framework import dtypes, registry, sharding
+from ..framework import dtypes, registry, sharding, sharding_rules
 from ..framework.graph import Tensor
 from ..framework.tensor_conversion import convert_to_tensor, is_tensor_like
 from ..framework.tensor_shape import Dimension, TensorShape, as_shape, unknown_shape
@@ -325,7 +325,8 @@ def _strided_slice_grad_grad(op, grad):
 
 
 registry.register_op("StridedSlice", shape=_strided_slice_shape, numpy=_strided_slice_kernel,
-                     gradient=_strided_slice_grad, sharding=sharding.GATHER)
+                     gradient=_strided_slice_grad,
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.strided_slice))
 registry.register_op("StridedSliceGrad", shape=_strided_slice_grad_shape,
                      numpy=_strided_slice_grad_kernel, gradient=_strided_slice_grad_grad,
                      sharding=sharding.GATHER)

@@ -8,7 +8,7 @@ be, exactly where TF decides them.
 """
 import numpy as np
 
-from ..framework import dtypes, errors, registry, sharding, tensor_util
+from ..framework import dtypes, errors, registry, sharding, sharding_rules, tensor_util
 from ..framework.graph import Tensor
 from ..framework.tensor_conversion import convert_to_tensor
 from .logging_ops import graph_for_inputs, summarize_value
@@ -68,7 +68,7 @@ def _check_numerics_grad(op, grad):
 # Stateful: a NaN in a constant must be reported when the graph runs, never folded away.
 registry.register_op("CheckNumerics", shape=_check_numerics_shape, numpy=_check_numerics_kernel,
                      gradient=_check_numerics_grad, stateful=True,
-                     sharding=sharding.ELEMENTWISE)
+                     sharding=sharding.Rule(sharding.ELEMENTWISE, sharding_rules.pass_through))
 
 
 def check_numerics(tensor, message, name=None):

@@ -1,7 +1,7 @@
 """Graph inputs: constants, placeholders and placeholders with defaults."""
 import numpy as np
 
-from ..framework import dtypes, errors, registry, sharding, tensor_util
+from ..framework import dtypes, errors, registry, sharding, sharding_rules, tensor_util
 from ..framework.graph import get_default_graph
 from ..framework.tensor_shape import TensorShape, as_shape, unknown_shape
 
@@ -87,7 +87,8 @@ def _identity_kernel(x, **_):
 
 
 registry.register_op("PlaceholderWithDefault", shape=_placeholder_with_default_shape,
-                     numpy=_identity_kernel, sharding=sharding.BATCH_INPUT,
+                     numpy=_identity_kernel,
+                     sharding=sharding.Rule(sharding.BATCH_INPUT, sharding_rules.pass_through),
                      gradient=lambda op, grad: [grad])
 
 

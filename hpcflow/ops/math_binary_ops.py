@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from ..framework import dtypes, errors, registry, sharding
+from ..framework import dtypes, errors, registry, sharding, sharding_rules
 from ..framework.graph import Tensor
 from ..framework.tensor_conversion import convert_binary_operands, convert_to_tensor, is_tensor_like
 from .math_helpers import (
@@ -186,10 +186,21 @@ _BINARY_OPS = {
     "Atan2": (_FLOATS, np.arctan2, False, _atan2_grad),
 }
 
+# Element-wise ops that also keep partial sums partial (data parallel; sharding_rules.py).
+_LINEAR_SHARDING = {"Add": sharding_rules.linear_add, "AddV2": sharding_rules.linear_add,
+                    "Sub": sharding_rules.linear_add, "Mul": sharding_rules.scale,
+                    "RealDiv": sharding_rules.divide, "Div": sharding_rules.divide}
+
+
+def _binary_sharding(op_type):
+    rule = _LINEAR_SHARDING.get(op_type)
+    return sharding.ELEMENTWISE if rule is None else sharding.Rule(sharding.ELEMENTWISE, rule)
+
+
 for _op_type, (_allowed, _fn, _int_div, _grad) in _BINARY_OPS.items():
     registry.register_op(_op_type, shape=_binary_shape(_allowed),
                          numpy=_binary_kernel(_fn, _int_div),
-                         gradient=_dense_grad(_grad), sharding=sharding.ELEMENTWISE)
+                         gradient=_dense_grad(_grad), sharding=_binary_sharding(_op_type))
 
 # op type: (allowed dtypes, numpy function)
 _COMPARISON_OPS = {

@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 
-from ..framework import dtypes, errors, registry, sharding
+from ..framework import dtypes, errors, registry, sharding, sharding_rules
 from ..framework.graph import Tensor
 from ..framework.tensor_conversion import convert_to_tensor
 from .math_helpers import _apply, _dense_grad, _op_scope
@@ -48,7 +48,8 @@ def _cast_grad(op, grad):
 
 
 registry.register_op("Cast", shape=_cast_shape, numpy=_cast_kernel,
-                     gradient=_dense_grad(_cast_grad), sharding=sharding.ELEMENTWISE)
+                     gradient=_dense_grad(_cast_grad),
+                     sharding=sharding.Rule(sharding.ELEMENTWISE, sharding_rules.pass_through))
 
 
 def cast(x, dtype, name=None):

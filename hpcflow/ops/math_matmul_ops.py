@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 
-from ..framework import dtypes, errors, registry, sharding, tensor_util
+from ..framework import dtypes, errors, registry, sharding, sharding_rules, tensor_util
 from ..framework.graph import Tensor
 from ..framework.tensor_conversion import convert_to_tensor, is_tensor_like
 from ..framework.tensor_shape import TensorShape, unknown_shape
@@ -143,7 +143,8 @@ def _batch_matmul_grad(op, grad):
 
 
 registry.register_op("MatMul", shape=_matmul_shape, numpy=_matmul_kernel,
-                     gradient=_dense_grad(_matmul_grad), sharding=sharding.ROW_WISE)
+                     gradient=_dense_grad(_matmul_grad),
+                     sharding=sharding.Rule(sharding.ROW_WISE, sharding_rules.matmul))
 # Batch dims of both operands may be split or broadcast: the safe rule.
 registry.register_op("BatchMatMulV2", shape=_batch_matmul_shape, numpy=_batch_matmul_kernel,
                      gradient=_dense_grad(_batch_matmul_grad), sharding=sharding.GATHER)

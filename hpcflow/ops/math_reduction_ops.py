@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 
-from ..framework import dtypes, errors, registry, sharding, tensor_util
+from ..framework import dtypes, errors, registry, sharding, sharding_rules, tensor_util
 from ..framework.tensor_conversion import convert_to_tensor
 from ..framework.tensor_shape import TensorShape, unknown_shape
 from .math_helpers import (
@@ -54,7 +54,7 @@ def _add_n_kernel(*inputs, N):  # noqa: N803 - TF's attr name
 
 registry.register_op("AddN", shape=_add_n_shape, numpy=_add_n_kernel,
                      gradient=lambda op, grad: [grad] * len(op.inputs),
-                     sharding=sharding.ELEMENTWISE)
+                     sharding=sharding.Rule(sharding.ELEMENTWISE, sharding_rules.linear_add))
 
 
 def add_n(inputs, name=None):
@@ -350,7 +350,10 @@ _REDUCTION_OPS = {
 
 for _op_type, (_allowed, _kernel, _grad) in _REDUCTION_OPS.items():
     registry.register_op(_op_type, shape=_reduction_shape(_allowed), numpy=_kernel,
-                         gradient=_dense_grad(_grad), sharding=sharding.REDUCTION)
+                         gradient=_dense_grad(_grad),
+                         sharding=sharding.Rule(sharding.REDUCTION, sharding_rules.sum_or_mean
+                                                if _op_type in ("Sum", "Mean")
+                                                else sharding_rules.order_reduction))
 
 
 def _deprecated_lookup(new_name, new_value, old_name, old_value):
@@ -533,9 +536,9 @@ def _arg_kernel(fn):
 
 
 registry.register_op("ArgMax", shape=_arg_shape, numpy=_arg_kernel(np.argmax),
-                     sharding=sharding.GATHER)
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.order_reduction))
 registry.register_op("ArgMin", shape=_arg_shape, numpy=_arg_kernel(np.argmin),
-                     sharding=sharding.GATHER)
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.order_reduction))
 registry.not_differentiable("ArgMax", "ArgMin")
 
 
@@ -627,9 +630,11 @@ def _cumprod_grad(op, grad):
 
 
 registry.register_op("Cumsum", shape=_cum_shape, numpy=_cum_kernel(np.cumsum, 0),
-                     gradient=_dense_grad(_cumsum_grad), sharding=sharding.GATHER)
+                     gradient=_dense_grad(_cumsum_grad),
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.order_reduction))
 registry.register_op("Cumprod", shape=_cum_shape, numpy=_cum_kernel(np.cumprod, 1),
-                     gradient=_dense_grad(_cumprod_grad), sharding=sharding.GATHER)
+                     gradient=_dense_grad(_cumprod_grad),
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.order_reduction))
 
 
 def _cumulative(op_type, x, axis, exclusive, reverse, name):

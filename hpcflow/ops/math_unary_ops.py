@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 
-from ..framework import dtypes, registry, sharding
+from ..framework import dtypes, registry, sharding, sharding_rules
 from ..framework.tensor_conversion import convert_to_tensor
 from .math_helpers import (
     _FLOATS, _REALS, _SIGNED_REALS, _apply, _array_ops, _check_dtype, _dense_grad, _op_scope)
@@ -127,7 +127,9 @@ def _unary_kernel(fn):
 for _op_type, (_allowed, _fn, _formula) in _UNARY_OPS.items():
     registry.register_op(_op_type, shape=_unary_shape(_allowed), numpy=_unary_kernel(_fn),
                          gradient=_dense_grad(_unary_gradient(_formula)),
-                         sharding=sharding.ELEMENTWISE)
+                         # -x of a partial sum is a partial sum (data parallel)
+                         sharding=sharding.Rule(sharding.ELEMENTWISE, sharding_rules.pass_through)
+                         if _op_type == "Neg" else sharding.ELEMENTWISE)
 
 for _op_type, _fn in (("IsNan", np.isnan), ("IsInf", np.isinf), ("IsFinite", np.isfinite)):
     registry.register_op(_op_type, shape=_predicate_shape, numpy=_fn,

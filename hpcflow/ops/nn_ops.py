@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 
-from ..framework import dtypes, errors, registry, sharding, tensor_util
+from ..framework import dtypes, errors, registry, sharding, sharding_rules, tensor_util
 from ..framework.graph import Tensor, name_scope
 from ..framework.tensor_shape import TensorShape, unknown_shape
 from . import array_ops, clip_ops, constant_op, math_ops, random_ops
@@ -420,9 +420,11 @@ def _log_softmax_grad(op, grad):
 
 
 registry.register_op("Softmax", shape=_softmax_shape, numpy=_softmax_kernel,
-                     gradient=_softmax_grad, sharding=sharding.ROW_WISE)
+                     gradient=_softmax_grad,
+                     sharding=sharding.Rule(sharding.ROW_WISE, sharding_rules.row_aligned(0)))
 registry.register_op("LogSoftmax", shape=_softmax_shape, numpy=_log_softmax_kernel,
-                     gradient=_log_softmax_grad, sharding=sharding.ROW_WISE)
+                     gradient=_log_softmax_grad,
+                     sharding=sharding.Rule(sharding.ROW_WISE, sharding_rules.row_aligned(0)))
 
 
 def _static_axis(axis, what):
@@ -547,7 +549,7 @@ def _softmax_xent_grad(op, grad_loss, grad_backprop):
 
 registry.register_op("SoftmaxCrossEntropyWithLogits", shape=_xent_shape,
                      numpy=_softmax_xent_kernel, gradient=_softmax_xent_grad,
-                     sharding=sharding.ROW_WISE)
+                     sharding=sharding.Rule(sharding.ROW_WISE, sharding_rules.row_aligned(0, 1)))
 
 
 def _sparse_xent_shape(op):
@@ -589,7 +591,7 @@ def _sparse_xent_grad(op, grad_loss, grad_backprop):
 
 registry.register_op("SparseSoftmaxCrossEntropyWithLogits", shape=_sparse_xent_shape,
                      numpy=_sparse_xent_kernel, gradient=_sparse_xent_grad,
-                     sharding=sharding.ROW_WISE)
+                     sharding=sharding.Rule(sharding.ROW_WISE, sharding_rules.row_aligned(0, 1)))
 
 
 def _flatten_to_2d(tensor, num_classes):
@@ -882,9 +884,12 @@ def _bias_add_grad_gradient(op, grad):
 
 
 registry.register_op("BiasAdd", shape=_bias_add_shape, numpy=_bias_add_kernel,
-                     gradient=_bias_add_gradient, sharding=sharding.ROW_WISE)
+                     gradient=_bias_add_gradient,
+                     sharding=sharding.Rule(sharding.ROW_WISE, sharding_rules.row_aligned(0)))
 registry.register_op("BiasAddGrad", shape=_bias_add_grad_shape, numpy=_bias_add_grad_kernel,
-                     gradient=_bias_add_grad_gradient, sharding=sharding.REDUCTION)
+                     gradient=_bias_add_grad_gradient,
+                     sharding=sharding.Rule(sharding.REDUCTION,
+                                            sharding_rules.batch_contraction(0)))
 
 
 def bias_add(value, bias, data_format=None, name=None):
@@ -1371,13 +1376,16 @@ def _conv2d_backprop_filter_grad(op, grad):
 # in its third input (the first is a shape), so it asks for a gather (safe); the filter
 # backprop sums over the batch: a partial result to combine.
 registry.register_op("Conv2D", shape=_conv2d_shape, numpy=_conv2d_kernel,
-                     gradient=_conv2d_grad, sharding=sharding.ROW_WISE)
+                     gradient=_conv2d_grad,
+                     sharding=sharding.Rule(sharding.ROW_WISE, sharding_rules.row_aligned(0)))
 registry.register_op("Conv2DBackpropInput", shape=_conv2d_backprop_input_shape,
                      numpy=_conv2d_backprop_input_kernel, gradient=_conv2d_backprop_input_grad,
-                     sharding=sharding.GATHER)
+                     sharding=sharding.Rule(sharding.GATHER,
+                                            sharding_rules.local_shape_input(0, 2)))
 registry.register_op("Conv2DBackpropFilter", shape=_conv2d_backprop_filter_shape,
                      numpy=_conv2d_backprop_filter_kernel, gradient=_conv2d_backprop_filter_grad,
-                     sharding=sharding.REDUCTION)
+                     sharding=sharding.Rule(sharding.REDUCTION,
+                                            sharding_rules.batch_contraction(0, 2)))
 
 
 def _conv_op_attrs(strides, padding, data_format, dilations, use_cudnn_on_gpu, op_type):
@@ -1817,17 +1825,22 @@ def _avg_pool_grad_gradient(op, grad):
 
 
 registry.register_op("MaxPool", shape=_max_pool_shape, numpy=_max_pool_kernel,
-                     gradient=_max_pool_gradient, sharding=sharding.ROW_WISE)
+                     gradient=_max_pool_gradient,
+                     sharding=sharding.Rule(sharding.ROW_WISE, sharding_rules.row_aligned(0)))
 registry.register_op("MaxPoolGrad", shape=_max_pool_grad_shape, numpy=_max_pool_grad_kernel,
-                     gradient=_max_pool_grad_gradient, sharding=sharding.ROW_WISE)
+                     gradient=_max_pool_grad_gradient,
+                     sharding=sharding.Rule(sharding.ROW_WISE, sharding_rules.row_aligned(0, 1, 2)))
 registry.register_op("MaxPoolGradGrad", shape=_max_pool_grad_grad_shape,
                      numpy=_max_pool_grad_grad_kernel, gradient=_max_pool_grad_grad_gradient,
                      sharding=sharding.ROW_WISE)
 registry.register_op("AvgPool", shape=_avg_pool_shape, numpy=_avg_pool_kernel,
-                     gradient=_avg_pool_gradient, sharding=sharding.ROW_WISE)
+                     gradient=_avg_pool_gradient,
+                     sharding=sharding.Rule(sharding.ROW_WISE, sharding_rules.row_aligned(0)))
 # The batch of AvgPoolGrad is in its second input (the first is a shape): gather (safe).
 registry.register_op("AvgPoolGrad", shape=_avg_pool_grad_shape, numpy=_avg_pool_grad_kernel,
-                     gradient=_avg_pool_grad_gradient, sharding=sharding.GATHER)
+                     gradient=_avg_pool_grad_gradient,
+                     sharding=sharding.Rule(sharding.GATHER,
+                                            sharding_rules.local_shape_input(0, 1)))
 
 
 def _pool(op_type, value, ksize, strides, padding, data_format, name):
@@ -2237,7 +2250,9 @@ def _l2_loss_grad(op, grad):
 
 
 registry.register_op("L2Loss", shape=_l2_loss_shape, numpy=_l2_loss_kernel,
-                     gradient=_l2_loss_grad, sharding=sharding.REDUCTION)
+                     gradient=_l2_loss_grad,
+                     sharding=sharding.Rule(sharding.REDUCTION,
+                                            sharding_rules.batch_contraction(0)))
 
 
 def l2_loss(t, name=None):
@@ -2566,7 +2581,7 @@ def _top_k_grad(op, grad_values, grad_indices=None):
 
 
 registry.register_op("TopKV2", shape=_top_k_shape, numpy=_top_k_kernel, gradient=_top_k_grad,
-                     sharding=sharding.ROW_WISE)
+                     sharding=sharding.Rule(sharding.ROW_WISE, sharding_rules.row_aligned(0)))
 
 
 def _scatter_last_axis_shape(op):
@@ -2620,10 +2635,10 @@ def _gather_last_axis_grad(op, grad):
 # it, so it asks for a gather (safe).
 registry.register_op("ScatterLastAxis", shape=_scatter_last_axis_shape,
                      numpy=_scatter_last_axis_kernel, gradient=_scatter_last_axis_grad,
-                     sharding=sharding.GATHER)
+                     sharding=sharding.Rule(sharding.GATHER, sharding_rules.row_aligned(0, 1)))
 registry.register_op("GatherLastAxis", shape=_gather_last_axis_shape,
                      numpy=_gather_last_axis_kernel, gradient=_gather_last_axis_grad,
-                     sharding=sharding.ROW_WISE)
+                     sharding=sharding.Rule(sharding.ROW_WISE, sharding_rules.row_aligned(0, 1)))
 
 TopKResult = collections.namedtuple("TopKV2", ["values", "indices"])
 
@@ -2686,7 +2701,7 @@ def _in_top_k_kernel(predictions, targets, k):
 
 
 registry.register_op("InTopKV2", shape=_in_top_k_shape, numpy=_in_top_k_kernel,
-                     sharding=sharding.ROW_WISE)
+                     sharding=sharding.Rule(sharding.ROW_WISE, sharding_rules.row_aligned(0, 1)))
 registry.not_differentiable("InTopKV2")
 
 

@@ -133,3 +133,11 @@ def test_replicated_inputs_stay_replicated():
 def test_user_collectives_are_replicated():
     x = _x()
     assert _state(tf.mpi.allreduce(tf.reduce_sum(x, 0)), [x]) == "R"
+
+
+def test_rules_live_in_the_op_registry():
+    from hpcflow.framework import registry, sharding
+    assert isinstance(registry.get("MatMul").sharding, sharding.Rule)
+    assert sharding.kind_of(registry.get("MatMul").sharding) == sharding.ROW_WISE
+    with pytest.raises(ValueError, match="unknown sharding kind"):
+        sharding.Rule("diagonal", lambda op, states, state_of: None)

@@ -13,7 +13,7 @@ def _fusible(ir, node):
     entry = OPCODES.get(node.type)
     if entry is None or node.stateful or node.values is not None:
         return False
-    if node.record.sharding != sharding.ELEMENTWISE or len(node.outputs) != 1:
+    if sharding.kind_of(node.record.sharding) != sharding.ELEMENTWISE or len(node.outputs) != 1:
         return False
     out = node.outputs[0]
     if out.dtype not in _FLOAT_TYPES or len(node.inputs) != entry[1]:
