@@ -133,6 +133,20 @@ def test_conv2d_batch_chunks_match_numpy(monkeypatch, compiled_only):
     check("Conv2DBackpropFilter", x, np.array(w.shape), dy, forbid=compiled_only, **attrs)
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_conv2d_cache_sized_chunks_reuse_one_scratch_buffer(dtype, monkeypatch, compiled_only):
+    # A byte limit of two images' patches: three chunks, the last one short, and a scratch
+    # buffer left over from the larger cases before must not leak into the results.
+    rng = np.random.default_rng(5)
+    attrs = _conv_attrs()
+    x, w, dy = _conv_data((5, 6, 5, 2), (3, 3, 2, 3), attrs, dtype, rng)
+    monkeypatch.setattr(cython_backend, "_CHUNK_BYTES", 2 * 30 * 18 * np.dtype(dtype).itemsize)
+    for _ in range(2):
+        check("Conv2D", x, w, forbid=compiled_only, **attrs)
+        check("Conv2DBackpropInput", np.array(x.shape), w, dy, forbid=compiled_only, **attrs)
+        check("Conv2DBackpropFilter", x, np.array(w.shape), dy, forbid=compiled_only, **attrs)
+
+
 @pytest.mark.parametrize("dtype", [np.float16, np.int32])
 def test_conv2d_other_dtypes_use_the_reference(dtype):
     rng = np.random.default_rng(4)
