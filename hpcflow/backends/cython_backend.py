@@ -264,7 +264,10 @@ def _max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, da
     if gn.shape != (xn.shape[0], g.out_h, g.out_w, xn.shape[3]):
         return _reference("MaxPoolGrad", orig_input, orig_output, grad, **attrs)
     dx = np.empty(xn.shape, dtype=grad.dtype)
-    _pooling.max_pool_grad(xn, gn, dx, *_pool_args(g))
+    if g.stride_h == g.kernel_h and g.stride_w == g.kernel_w:
+        _pooling.max_pool_grad_tiled(xn, gn, dx, g.kernel_h, g.kernel_w, g.pad_top, g.pad_left)
+    else:
+        _pooling.max_pool_grad(xn, gn, dx, *_pool_args(g))
     return nn_ops._from_nhwc(dx, data_format)
 
 

@@ -180,6 +180,9 @@ POOL_CASES = [
     ([1, 3, 2, 1], [1, 1, 3, 1], "SAME"),
     ([1, 2, 3, 1], [1, 3, 1, 1], "VALID"),
     ([1, 5, 5, 1], [1, 1, 1, 1], "SAME"),      # windows larger than the input's edge
+    ([1, 3, 3, 1], [1, 3, 3, 1], "SAME"),      # tiling windows, padding on both sides
+    ([1, 2, 4, 1], [1, 2, 4, 1], "VALID"),     # tiling windows, uncovered remainder
+    ([1, 2, 2, 1], [1, 2, 2, 1], "SAME"),      # tiling windows, padding after
 ]
 
 
@@ -225,6 +228,19 @@ def test_max_pool_grad_with_nan_and_infinities_as_numpy(dtype, compiled_only):
               **attrs)
         check("MaxPoolGradGrad", x, pooled, np.arange(x.size, dtype=dtype).reshape(x.shape),
               forbid=compiled_only, **attrs)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("ksize,strides,padding", [([1, 2, 2, 1], [1, 2, 2, 1], "VALID"),
+                                                   ([1, 3, 3, 1], [1, 2, 2, 1], "SAME")])
+def test_max_pool_grad_large_enough_for_threads(ksize, strides, padding, dtype, compiled_only):
+    # Above the kernels' threshold for running on all OpenMP threads; ties included.
+    rng = np.random.default_rng(9)
+    attrs = _pool_attrs(ksize, strides, padding)
+    x = rng.integers(-2, 3, (3, 30, 31, 40)).astype(dtype)
+    y = _numpy_kernel("MaxPool")(x, **attrs)
+    check("MaxPoolGrad", x, y, rng.standard_normal(y.shape).astype(dtype),
+          forbid=compiled_only, **attrs)
 
 
 def test_max_pool_grad_integers_use_the_reference():
