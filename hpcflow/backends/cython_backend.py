@@ -20,6 +20,7 @@ from ..framework import registry
 from ..ops import nn_ops, segment_ops, state_ops, training_ops  # noqa: F401
 
 try:
+    from .._cy import activations as _activations
     from .._cy import bias as _bias
     from .._cy import build_info as _build_info
     from .._cy import conv as _conv
@@ -313,6 +314,27 @@ def _avg_pool_grad(orig_input_shape, grad, *, ksize, strides, padding, data_form
     return nn_ops._from_nhwc(dx, data_format)
 
 
+# -- Relu, ReluGrad ----------------------------------------------------------------------------
+
+def _relu(features):
+    if not _floats(features):
+        return _reference("Relu", features)
+    x = np.ascontiguousarray(features)
+    out = np.empty(x.shape, dtype=x.dtype)
+    _activations.relu(x.reshape(-1), out.reshape(-1))
+    return out
+
+
+def _relu_grad(gradients, features):
+    if not (_floats(gradients, features) and gradients.shape == features.shape):
+        return _reference("ReluGrad", gradients, features)
+    grad = np.ascontiguousarray(gradients)
+    out = np.empty(grad.shape, dtype=grad.dtype)
+    _activations.relu_grad(grad.reshape(-1), np.ascontiguousarray(features).reshape(-1),
+                           out.reshape(-1))
+    return out
+
+
 # -- Softmax, LogSoftmax and the fused cross-entropies -----------------------------------------
 
 def _softmax_rows(op_type, logits, log):
@@ -466,6 +488,8 @@ KERNELS = {
     "MaxPoolGradGrad": _max_pool_grad_grad,
     "AvgPool": _avg_pool,
     "AvgPoolGrad": _avg_pool_grad,
+    "Relu": _relu,
+    "ReluGrad": _relu_grad,
     "Softmax": _softmax_kernel,
     "LogSoftmax": _log_softmax_kernel,
     "SoftmaxCrossEntropyWithLogits": _softmax_cross_entropy,

@@ -172,6 +172,42 @@ def test_conv2d_bad_inputs_raise_the_reference_errors():
             x, np.array([3, 3, 3, 4]), dy, **_conv_attrs())
 
 
+# -- Relu, ReluGrad ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", [(7,), (3, 5, 1), (2, 260, 257)])  # the last: threaded
+def test_relu_and_grad_match_numpy(shape, dtype, compiled_only):
+    rng = np.random.default_rng(6)
+    features = rng.standard_normal(shape).astype(dtype)
+    grad = rng.standard_normal(shape).astype(dtype)
+    check("Relu", features, forbid=compiled_only)
+    check("Relu", _noncontiguous(features), forbid=compiled_only)
+    check("ReluGrad", grad, features, forbid=compiled_only)
+    check("ReluGrad", _noncontiguous(grad), features.T.copy().T, forbid=compiled_only)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_relu_and_grad_special_values_bit_for_bit(dtype, compiled_only):
+    special = np.array([-0.0, 0.0, np.nan, -np.inf, np.inf, -1.5, 2.5], dtype)
+    features = np.repeat(special, len(special))
+    grad = np.tile(special, len(special))
+    for op_type, args in (("Relu", (features,)), ("ReluGrad", (grad, features))):
+        expected = _numpy_kernel(op_type)(*args)
+        compiled_only(op_type)
+        got = registry.get(op_type).kernels["cython"](*args)
+        np.testing.assert_array_equal(got.view(np.uint8), expected.view(np.uint8))
+
+
+@pytest.mark.parametrize("args", [
+    (np.ones((2, 3), np.float32), np.ones((2, 3), np.float64)),   # mixed dtypes
+    (np.ones((2, 3), np.float32), np.ones((3,), np.float32)),     # broadcast
+    (np.ones((2, 3), np.int32), np.ones((2, 3), np.int32)),
+    (np.ones((0, 3), np.float32), np.ones((0, 3), np.float32))])
+def test_relu_grad_other_inputs_use_the_reference(args):
+    check("ReluGrad", *args)
+    check("Relu", args[0])
+
+
 # -- pooling ----------------------------------------------------------------------------------
 
 POOL_CASES = [
