@@ -102,6 +102,12 @@ def _window_args(g):
             g.dilation_w, g.pad_top, g.pad_left)
 
 
+def _single_channel_args(g):
+    """The window walk for the direct one-input-channel loops (their output sets its size)."""
+    return (g.kernel_h, g.kernel_w, g.stride_h, g.stride_w, g.dilation_h, g.dilation_w,
+            g.pad_top, g.pad_left)
+
+
 def _is_pointwise(g, height, width):
     """A 1x1 window walk that reads every pixel once: the convolution is one GEMM."""
     return (g.kernel_h == g.kernel_w == 1 and g.stride_h == g.stride_w == 1 and
@@ -120,6 +126,10 @@ def _conv_forward_nhwc(x, w, g):
     rows = out.reshape(-1, o)
     if _is_pointwise(g, height, width):
         np.matmul(x.reshape(-1, c), w_matrix, out=rows)
+        return out
+    if c == 1:
+        _conv.conv_single_channel(x.reshape(n, height, width), w_matrix, out,
+                                  *_single_channel_args(g))
         return out
     step = _chunk(n, per_image * patch, x.itemsize)
     cols = _patch_buffer(step * per_image, patch, x.dtype)
@@ -202,6 +212,11 @@ def _conv_filter_gradient_nhwc(x, dy, g, filter_shape):
     dy_rows = dy.reshape(-1, o)
     if _is_pointwise(g, height, width):
         return (x.reshape(-1, c).T @ dy_rows).reshape(filter_shape)
+    if c == 1:
+        partials = np.zeros((_conv.partial_count(dy.size * patch), patch, o))
+        _conv.conv_single_channel_filter_grad(x.reshape(n, height, width), dy, partials,
+                                              *_single_channel_args(g))
+        return partials.sum(axis=0).astype(x.dtype).reshape(filter_shape)
     step = _chunk(n, per_image * patch, x.itemsize)
     cols = _patch_buffer(step * per_image, patch, x.dtype)
     dw = np.empty((patch, o), dtype=x.dtype)

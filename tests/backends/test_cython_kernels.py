@@ -84,6 +84,13 @@ CONV_CASES = [
     ((2, 6, 7, 9), (1, 1, 9, 4), _conv_attrs(strides=(1, 2, 2, 1))),     # strided 1x1
     ((1, 4, 4, 2), (4, 4, 2, 3), _conv_attrs(padding="VALID")),          # 1x1 output
     ((2, 3, 5, 4), (5, 5, 4, 3), _conv_attrs()),                         # window > input
+    # One input channel (direct loops): output channels in a full block and a remainder.
+    ((2, 9, 11, 1), (5, 5, 1, 20), _conv_attrs()),
+    ((2, 9, 11, 1), (3, 2, 1, 17), _conv_attrs(strides=(1, 2, 3, 1), dilations=(1, 1, 1, 1),
+                                               padding="EXPLICIT",
+                                               explicit_paddings=(0, 0, 1, 2, 3, 0, 0, 0))),
+    ((1, 12, 13, 1), (3, 3, 1, 16), _conv_attrs(dilations=(1, 2, 3, 1))),
+    ((1, 28, 28, 1), (5, 5, 1, 32), _conv_attrs()),                      # threaded
 ]
 
 
@@ -119,6 +126,10 @@ def test_conv2d_nchw_and_noncontiguous_inputs(dtype, compiled_only):
           _noncontiguous(dy), forbid=compiled_only, **attrs)
     check("Conv2DBackpropFilter", np.asfortranarray(x), np.array(w.shape, np.int32),
           _noncontiguous(dy), forbid=compiled_only, **attrs)
+    x, w, dy = _conv_data((2, 7, 9, 1), (3, 2, 1, 18), _conv_attrs(), dtype, rng)
+    check("Conv2D", x[:, ::-1], _noncontiguous(w), forbid=compiled_only, **_conv_attrs())
+    check("Conv2DBackpropFilter", x[:, :, ::-1], np.array(w.shape, np.int32),
+          _noncontiguous(dy), forbid=compiled_only, **_conv_attrs())
 
 
 def test_conv2d_batch_chunks_match_numpy(monkeypatch, compiled_only):
