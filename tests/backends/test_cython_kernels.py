@@ -91,6 +91,7 @@ CONV_CASES = [
                                                explicit_paddings=(0, 0, 1, 2, 3, 0, 0, 0))),
     ((1, 12, 13, 1), (3, 3, 1, 16), _conv_attrs(dilations=(1, 2, 3, 1))),
     ((1, 28, 28, 1), (5, 5, 1, 32), _conv_attrs()),                      # threaded
+    ((2, 3, 4, 1), (5, 5, 1, 16), _conv_attrs()),                        # window > input
 ]
 
 
