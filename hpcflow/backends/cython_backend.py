@@ -84,7 +84,9 @@ def _patch_buffer(rows, columns, dtype):
 
     A fresh multi-megabyte array is mapped anew by malloc and pays a page fault per 4 KiB
     on first touch: allocating the patch matrix per call cost conv2 more (4-5 ms per op)
-    than im2col itself. Kept per thread because ops may run concurrently.
+    than im2col itself. Kept per thread because ops may run concurrently; each thread holds
+    one buffer per dtype, of its largest chunk so far (_CHUNK_BYTES, or one image's patches
+    when those are larger).
     """
     buffers = getattr(_scratch, "buffers", None)
     if buffers is None:
