@@ -30,6 +30,49 @@ cdef inline Py_ssize_t _valid_count(Py_ssize_t start, Py_ssize_t kernel,
     return stop - start if stop > start else 0
 
 
+cdef extern from *:
+    """
+    /* The channel loops of the max pooling kernels, in C: Cython writes `a if c else b`
+       as an if statement, which GCC leaves scalar (a mispredicted branch per value).
+       Written as GCC's vectorizer needs them for baseline x86-64 (SSE2): every operand
+       loaded unconditionally, the argmax select as integer mask arithmetic (a float
+       compare selecting an int is not vectorized). `restrict`: the rows never overlap. */
+    #define HP_POOL_CHANNEL_LOOPS(T, SUFFIX)                                                 \
+    static inline void hp_take_first_##SUFFIX(T *restrict best, int *restrict arg,          \
+                                              const T *restrict src, int at, Py_ssize_t c) { \
+        for (Py_ssize_t i = 0; i < c; i++) { best[i] = src[i]; arg[i] = at; }              \
+    }                                                                                       \
+    static inline void hp_take_greater_##SUFFIX(T *restrict best, int *restrict arg,        \
+                                                const T *restrict src, int at,              \
+                                                Py_ssize_t c) {                             \
+        for (Py_ssize_t i = 0; i < c; i++) {                                                \
+            T v = src[i], b = best[i];                                                      \
+            int take = -(v > b);                                                            \
+            best[i] = v > b ? v : b;                                                        \
+            arg[i] = (at & take) | (arg[i] & ~take);                                        \
+        }                                                                                   \
+    }                                                                                       \
+    static inline void hp_grad_at_##SUFFIX(T *restrict dst, const T *restrict grad,         \
+                                           const int *restrict arg, int at, Py_ssize_t c) { \
+        for (Py_ssize_t i = 0; i < c; i++) { T g = grad[i]; dst[i] = arg[i] == at ? g : 0; } \
+    }
+    HP_POOL_CHANNEL_LOOPS(float, f32)
+    HP_POOL_CHANNEL_LOOPS(double, f64)
+    """
+    void hp_take_first_f32(float* best, int* arg, const float* src, int at,
+                           Py_ssize_t c) noexcept nogil
+    void hp_take_first_f64(double* best, int* arg, const double* src, int at,
+                           Py_ssize_t c) noexcept nogil
+    void hp_take_greater_f32(float* best, int* arg, const float* src, int at,
+                             Py_ssize_t c) noexcept nogil
+    void hp_take_greater_f64(double* best, int* arg, const double* src, int at,
+                             Py_ssize_t c) noexcept nogil
+    void hp_grad_at_f32(float* dst, const float* grad, const int* arg, int at,
+                        Py_ssize_t c) noexcept nogil
+    void hp_grad_at_f64(double* dst, const double* grad, const int* arg, int at,
+                        Py_ssize_t c) noexcept nogil
+
+
 cdef inline void _window_argmax(const cython.floating* image, Py_ssize_t height,
                                 Py_ssize_t width, Py_ssize_t c, Py_ssize_t top,
                                 Py_ssize_t left, Py_ssize_t kernel_h, Py_ssize_t kernel_w,
@@ -38,14 +81,13 @@ cdef inline void _window_argmax(const cython.floating* image, Py_ssize_t height,
     when that is a padding cell.
 
     Padding counts as -inf and a later cell must be strictly greater to win: the reference's
-    rule (so NaN never wins unless it comes first). The channel loops are selects, which
-    the compiler vectorizes; `best` and `arg` are scratch rows of c values.
+    rule (so NaN never wins unless it comes first). `best` and `arg` are scratch rows of c
+    values.
     """
     cdef Py_ssize_t ky, kx, iy, ix, ci
     cdef int at
-    cdef bint first = True, take
+    cdef bint first = True
     cdef const cython.floating* src
-    cdef cython.floating v
     for ky in range(kernel_h):
         iy = top + ky
         for kx in range(kernel_w):
@@ -53,16 +95,16 @@ cdef inline void _window_argmax(const cython.floating* image, Py_ssize_t height,
             if 0 <= iy < height and 0 <= ix < width:
                 at = <int>(iy * width + ix)
                 src = image + at * c
-                if first:
-                    for ci in range(c):
-                        best[ci] = src[ci]
-                        arg[ci] = at
+                if cython.floating is float:
+                    if first:
+                        hp_take_first_f32(best, arg, src, at, c)
+                    else:
+                        hp_take_greater_f32(best, arg, src, at, c)
                 else:
-                    for ci in range(c):
-                        v = src[ci]
-                        take = v > best[ci]
-                        best[ci] = v if take else best[ci]
-                        arg[ci] = at if take else arg[ci]
+                    if first:
+                        hp_take_first_f64(best, arg, src, at, c)
+                    else:
+                        hp_take_greater_f64(best, arg, src, at, c)
             elif first:
                 # A later -inf never compares greater: only a first padding cell matters.
                 for ci in range(c):
@@ -71,14 +113,30 @@ cdef inline void _window_argmax(const cython.floating* image, Py_ssize_t height,
             first = False
 
 
+cdef inline void _grad_at(cython.floating* dst, const cython.floating* grad, const int* arg,
+                          int at, Py_ssize_t c) noexcept nogil:
+    """dst[ci] = grad[ci] where cell `at` is channel ci's argmax, else 0."""
+    if cython.floating is float:
+        hp_grad_at_f32(dst, grad, arg, at, c)
+    else:
+        hp_grad_at_f64(dst, grad, arg, at, c)
+
+
+cdef inline Py_ssize_t _scratch_stride(Py_ssize_t c) noexcept nogil:
+    """Values between two threads' scratch rows: c plus 16 (at least a cache line), so the
+    threads never write the same line (sharing one made 2 threads 2x slower than 1)."""
+    return c + 16
+
+
 cdef int _scratch(Py_ssize_t threads, Py_ssize_t c, void** best, int** arg,
                   size_t item) except -1:
-    best[0] = malloc(threads * c * item + 1)
-    arg[0] = <int*>malloc(threads * c * sizeof(int) + 1)
+    cdef Py_ssize_t values = threads * _scratch_stride(c)
+    best[0] = malloc(values * item)
+    arg[0] = <int*>malloc(values * sizeof(int))
     if best[0] == NULL or arg[0] == NULL:
         free(best[0])
         free(arg[0])
-        raise MemoryError("max pooling: cannot allocate %d scratch values" % (threads * c))
+        raise MemoryError("max pooling: cannot allocate %d scratch values" % values)
     return 0
 
 
@@ -108,8 +166,8 @@ def max_pool_grad(const cython.floating[:, :, :, ::1] x, const cython.floating[:
         with nogil:
             # One image per task: an image's windows overlap, different images never do.
             for b in prange(n, schedule="static", num_threads=threads):
-                best = <cython.floating*>best_rows + threadid() * c
-                arg = arg_rows + threadid() * c
+                best = <cython.floating*>best_rows + threadid() * _scratch_stride(c)
+                arg = arg_rows + threadid() * _scratch_stride(c)
                 target = &dx[b, 0, 0, 0]
                 for i in range(height * width * c):
                     target[i] = 0
@@ -122,6 +180,74 @@ def max_pool_grad(const cython.floating[:, :, :, ::1] x, const cython.floating[:
                         for ci in range(c):
                             if arg[ci] >= 0:
                                 target[arg[ci] * c + ci] = target[arg[ci] * c + ci] + g[ci]
+    finally:
+        free(best_rows)
+        free(arg_rows)
+
+
+def max_pool_grad_tiled(const cython.floating[:, :, :, ::1] x,
+                        const cython.floating[:, :, :, ::1] grad,
+                        cython.floating[:, :, :, ::1] dx, Py_ssize_t kernel_h,
+                        Py_ssize_t kernel_w, Py_ssize_t pad_top, Py_ssize_t pad_left):
+    """MaxPoolGrad when the stride equals the window (the usual 2x2/2 pooling).
+
+    The windows tile the input, so each cell lies in at most one window: each window writes
+    its cells outright (the gradient at its argmax, 0 elsewhere) as a vectorizable select,
+    with no zeroing pass over dx and no scatter-add. Cells no window covers (padding rows
+    and columns, a VALID remainder) are zeroed first, by the task owning their row band.
+
+    Args:
+      x: the forward input [N, H, W, C].
+      grad: the gradient of the pooled output [N, OH, OW, C].
+      dx: output [N, H, W, C], overwritten.
+    """
+    cdef Py_ssize_t n = x.shape[0], height = x.shape[1], width = x.shape[2], c = x.shape[3]
+    cdef Py_ssize_t out_h = grad.shape[1], out_w = grad.shape[2]
+    cdef Py_ssize_t tasks = n * out_h
+    cdef Py_ssize_t task, b, oy, ox, ky, kx, iy, ix, ci, i, top, left, first_row, end_row
+    cdef bint covers_all = (pad_top == 0 and pad_left == 0 and out_h * kernel_h == height
+                            and out_w * kernel_w == width)
+    cdef int at
+    cdef int threads = threads_for(n * height * width * c * 2)
+    cdef void* best_rows = NULL
+    cdef int* arg_rows = NULL
+    cdef cython.floating* best
+    cdef int* arg
+    cdef const cython.floating* g
+    cdef cython.floating* dst
+    _scratch(threads, c, &best_rows, &arg_rows, sizeof(cython.floating))
+    try:
+        with nogil:
+            for task in prange(tasks, schedule="static", num_threads=threads):
+                best = <cython.floating*>best_rows + threadid() * _scratch_stride(c)
+                arg = arg_rows + threadid() * _scratch_stride(c)
+                b = task // out_h
+                oy = task - b * out_h
+                top = oy * kernel_h - pad_top
+                if not covers_all:
+                    # This task's band of rows; the first and last bands reach the edges.
+                    first_row = 0 if oy == 0 else top
+                    end_row = height if oy == out_h - 1 else min(top + kernel_h, height)
+                    if end_row > first_row:
+                        dst = &dx[b, first_row, 0, 0]
+                        for i in range((end_row - first_row) * width * c):
+                            dst[i] = 0
+                g = &grad[b, oy, 0, 0]
+                for ox in range(out_w):
+                    left = ox * kernel_w - pad_left
+                    _window_argmax(&x[b, 0, 0, 0], height, width, c, top, left,
+                                   kernel_h, kernel_w, best, arg)
+                    for ky in range(kernel_h):
+                        iy = top + ky
+                        if iy < 0 or iy >= height:
+                            continue
+                        for kx in range(kernel_w):
+                            ix = left + kx
+                            if ix < 0 or ix >= width:
+                                continue
+                            at = <int>(iy * width + ix)
+                            _grad_at(&dx[b, iy, ix, 0], g, arg, at, c)
+                    g = g + c
     finally:
         free(best_rows)
         free(arg_rows)
@@ -154,8 +280,8 @@ def max_pool_grad_grad(const cython.floating[:, :, :, ::1] x,
     try:
         with nogil:
             for task in prange(tasks, schedule="static", num_threads=threads):
-                best = <cython.floating*>best_rows + threadid() * c
-                arg = arg_rows + threadid() * c
+                best = <cython.floating*>best_rows + threadid() * _scratch_stride(c)
+                arg = arg_rows + threadid() * _scratch_stride(c)
                 b = task // out_h
                 oy = task - b * out_h
                 g = &grad[b, 0, 0, 0]

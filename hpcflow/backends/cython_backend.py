@@ -11,6 +11,7 @@ only where the compiled kernel measured at least as fast as the reference
 kernels run.
 """
 import os
+import threading
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from ..framework import registry
 from ..ops import nn_ops, segment_ops, state_ops, training_ops  # noqa: F401
 
 try:
+    from .._cy import activations as _activations
     from .._cy import bias as _bias
     from .._cy import build_info as _build_info
     from .._cy import conv as _conv
@@ -63,14 +65,50 @@ def _nhwc(x, data_format):
     return np.ascontiguousarray(nn_ops._to_nhwc(x, data_format))
 
 
-def _chunk(n, elements_per_image):
-    """Images per im2col chunk: bounds the patch matrix as the reference does."""
-    return max(1, min(n, nn_ops._IM2COL_CHUNK_ELEMENTS // max(elements_per_image, 1)))
+# A patch matrix this size stays in the last-level cache (32 MB, shared by the cores, on the
+# benchmark machine) between the loop that writes it and the GEMM that reads it: conv2 of
+# scripts/bench.py took 4.3 ms per op in 5-10 MB chunks, 6 ms as one 40 MB matrix.
+_CHUNK_BYTES = 8 << 20
+
+_scratch = threading.local()
+
+
+def _chunk(n, elements_per_image, itemsize):
+    """Images per im2col chunk: a cache-sized patch matrix, and never more than the
+    reference's chunk."""
+    limit = min(nn_ops._IM2COL_CHUNK_ELEMENTS, _CHUNK_BYTES // itemsize)
+    return max(1, min(n, limit // max(elements_per_image, 1)))
+
+
+def _patch_buffer(rows, columns, dtype):
+    """A [rows, columns] scratch matrix, reused by the next call on this thread.
+
+    A fresh multi-megabyte array is mapped anew by malloc and pays a page fault per 4 KiB
+    on first touch: allocating the patch matrix per call cost conv2 more (4-5 ms per op)
+    than im2col itself. Kept per thread because ops may run concurrently; each thread holds
+    one buffer per dtype, of its largest chunk so far (_CHUNK_BYTES, or one image's patches
+    when those are larger).
+    """
+    buffers = getattr(_scratch, "buffers", None)
+    if buffers is None:
+        buffers = _scratch.buffers = {}
+    dtype = np.dtype(dtype)
+    size = rows * columns
+    buffer = buffers.get(dtype)
+    if buffer is None or buffer.size < size:
+        buffer = buffers[dtype] = np.empty(size, dtype=dtype)
+    return buffer[:size].reshape(rows, columns)
 
 
 def _window_args(g):
     return (g.out_h, g.out_w, g.kernel_h, g.kernel_w, g.stride_h, g.stride_w, g.dilation_h,
             g.dilation_w, g.pad_top, g.pad_left)
+
+
+def _single_channel_args(g):
+    """The window walk for the direct one-input-channel loops (their output sets its size)."""
+    return (g.kernel_h, g.kernel_w, g.stride_h, g.stride_w, g.dilation_h, g.dilation_w,
+            g.pad_top, g.pad_left)
 
 
 def _is_pointwise(g, height, width):
@@ -92,8 +130,12 @@ def _conv_forward_nhwc(x, w, g):
     if _is_pointwise(g, height, width):
         np.matmul(x.reshape(-1, c), w_matrix, out=rows)
         return out
-    step = _chunk(n, per_image * patch)
-    cols = np.empty((step * per_image, patch), dtype=x.dtype)
+    if c == 1:
+        _conv.conv_single_channel(x.reshape(n, height, width), w_matrix, out,
+                                  *_single_channel_args(g))
+        return out
+    step = _chunk(n, per_image * patch, x.itemsize)
+    cols = _patch_buffer(step * per_image, patch, x.dtype)
     for start in range(0, n, step):
         stop = min(start + step, n)
         block = cols[:(stop - start) * per_image]
@@ -129,8 +171,8 @@ def _conv_input_gradient_nhwc(dy, w, g, input_shape):
     if _is_pointwise(g, height, width):
         np.matmul(dy_rows, w_t, out=dx.reshape(-1, c))
         return dx
-    step = _chunk(n, per_image * patch)
-    dcols = np.empty((step * per_image, patch), dtype=dy.dtype)
+    step = _chunk(n, per_image * patch, dy.itemsize)
+    dcols = _patch_buffer(step * per_image, patch, dy.dtype)
     for start in range(0, n, step):
         stop = min(start + step, n)
         block = dcols[:(stop - start) * per_image]
@@ -173,17 +215,24 @@ def _conv_filter_gradient_nhwc(x, dy, g, filter_shape):
     dy_rows = dy.reshape(-1, o)
     if _is_pointwise(g, height, width):
         return (x.reshape(-1, c).T @ dy_rows).reshape(filter_shape)
-    step = _chunk(n, per_image * patch)
-    cols = np.empty((step * per_image, patch), dtype=x.dtype)
-    dw = None
+    if c == 1:
+        partials = np.zeros((_conv.partial_count(dy.size * patch), patch, o))
+        _conv.conv_single_channel_filter_grad(x.reshape(n, height, width), dy, partials,
+                                              *_single_channel_args(g))
+        return partials.sum(axis=0).astype(x.dtype).reshape(filter_shape)
+    step = _chunk(n, per_image * patch, x.itemsize)
+    cols = _patch_buffer(step * per_image, patch, x.dtype)
+    dw = np.empty((patch, o), dtype=x.dtype)
+    part = np.empty_like(dw) if step < n else None
     for start in range(0, n, step):
         stop = min(start + step, n)
         block = cols[:(stop - start) * per_image]
         _conv.im2col(x[start:stop], block, *_window_args(g))
-        part = block.T @ dy_rows[start * per_image:stop * per_image]
-        if dw is None:
-            dw = part
+        dy_block = dy_rows[start * per_image:stop * per_image]
+        if start == 0:
+            np.matmul(block.T, dy_block, out=dw)
         else:
+            np.matmul(block.T, dy_block, out=part)
             dw += part
     return dw.reshape(filter_shape)
 
@@ -234,7 +283,10 @@ def _max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, da
     if gn.shape != (xn.shape[0], g.out_h, g.out_w, xn.shape[3]):
         return _reference("MaxPoolGrad", orig_input, orig_output, grad, **attrs)
     dx = np.empty(xn.shape, dtype=grad.dtype)
-    _pooling.max_pool_grad(xn, gn, dx, *_pool_args(g))
+    if g.stride_h == g.kernel_h and g.stride_w == g.kernel_w:
+        _pooling.max_pool_grad_tiled(xn, gn, dx, g.kernel_h, g.kernel_w, g.pad_top, g.pad_left)
+    else:
+        _pooling.max_pool_grad(xn, gn, dx, *_pool_args(g))
     return nn_ops._from_nhwc(dx, data_format)
 
 
@@ -278,6 +330,27 @@ def _avg_pool_grad(orig_input_shape, grad, *, ksize, strides, padding, data_form
     dx = np.empty(input_shape, dtype=grad.dtype)
     _pooling.avg_pool_grad(gn, dx, *_pool_args(g))
     return nn_ops._from_nhwc(dx, data_format)
+
+
+# -- Relu, ReluGrad ----------------------------------------------------------------------------
+
+def _relu(features):
+    if not _floats(features):
+        return _reference("Relu", features)
+    x = np.ascontiguousarray(features)
+    out = np.empty(x.shape, dtype=x.dtype)
+    _activations.relu(x.reshape(-1), out.reshape(-1))
+    return out
+
+
+def _relu_grad(gradients, features):
+    if not (_floats(gradients, features) and gradients.shape == features.shape):
+        return _reference("ReluGrad", gradients, features)
+    grad = np.ascontiguousarray(gradients)
+    out = np.empty(grad.shape, dtype=grad.dtype)
+    _activations.relu_grad(grad.reshape(-1), np.ascontiguousarray(features).reshape(-1),
+                           out.reshape(-1))
+    return out
 
 
 # -- Softmax, LogSoftmax and the fused cross-entropies -----------------------------------------
@@ -467,6 +540,8 @@ KERNELS = {
     "MaxPoolGradGrad": _max_pool_grad_grad,
     "AvgPool": _avg_pool,
     "AvgPoolGrad": _avg_pool_grad,
+    "Relu": _relu,
+    "ReluGrad": _relu_grad,
     "Softmax": _softmax_kernel,
     "LogSoftmax": _log_softmax_kernel,
     "SoftmaxCrossEntropyWithLogits": _softmax_cross_entropy,

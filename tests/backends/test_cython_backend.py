@@ -130,7 +130,7 @@ def test_cnn_graph_same_on_cython_and_numpy(data_format, monkeypatch):
     calls = []
     for op_type in ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "MaxPoolGrad",
                     "AvgPoolGrad", "SparseSoftmaxCrossEntropyWithLogits", "UnsortedSegmentSum",
-                    "BiasAdd"):
+                    "BiasAdd", "Relu", "ReluGrad"):
         kernel = registry.get(op_type).kernels["cython"]
 
         def spy(*args, _kernel=kernel, _op_type=op_type, **attrs):
@@ -140,7 +140,8 @@ def test_cnn_graph_same_on_cython_and_numpy(data_format, monkeypatch):
     monkeypatch.delenv("HPCFLOW_BACKEND", raising=False)
     with_cython = _cnn_results(data_format)
     assert {"Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "MaxPoolGrad",
-            "AvgPoolGrad", "SparseSoftmaxCrossEntropyWithLogits", "BiasAdd"} <= set(calls)
+            "AvgPoolGrad", "SparseSoftmaxCrossEntropyWithLogits", "BiasAdd", "Relu",
+            "ReluGrad"} <= set(calls)
     calls.clear()
     monkeypatch.setenv("HPCFLOW_BACKEND", "numpy")
     with_numpy = _cnn_results(data_format)

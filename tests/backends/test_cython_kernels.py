@@ -84,6 +84,14 @@ CONV_CASES = [
     ((2, 6, 7, 9), (1, 1, 9, 4), _conv_attrs(strides=(1, 2, 2, 1))),     # strided 1x1
     ((1, 4, 4, 2), (4, 4, 2, 3), _conv_attrs(padding="VALID")),          # 1x1 output
     ((2, 3, 5, 4), (5, 5, 4, 3), _conv_attrs()),                         # window > input
+    # One input channel (direct loops): output channels in a full block and a remainder.
+    ((2, 9, 11, 1), (5, 5, 1, 20), _conv_attrs()),
+    ((2, 9, 11, 1), (3, 2, 1, 17), _conv_attrs(strides=(1, 2, 3, 1), dilations=(1, 1, 1, 1),
+                                               padding="EXPLICIT",
+                                               explicit_paddings=(0, 0, 1, 2, 3, 0, 0, 0))),
+    ((1, 12, 13, 1), (3, 3, 1, 16), _conv_attrs(dilations=(1, 2, 3, 1))),
+    ((1, 28, 28, 1), (5, 5, 1, 32), _conv_attrs()),                      # threaded
+    ((2, 3, 4, 1), (5, 5, 1, 16), _conv_attrs()),                        # window > input
 ]
 
 
@@ -119,6 +127,10 @@ def test_conv2d_nchw_and_noncontiguous_inputs(dtype, compiled_only):
           _noncontiguous(dy), forbid=compiled_only, **attrs)
     check("Conv2DBackpropFilter", np.asfortranarray(x), np.array(w.shape, np.int32),
           _noncontiguous(dy), forbid=compiled_only, **attrs)
+    x, w, dy = _conv_data((2, 7, 9, 1), (3, 2, 1, 18), _conv_attrs(), dtype, rng)
+    check("Conv2D", x[:, ::-1], _noncontiguous(w), forbid=compiled_only, **_conv_attrs())
+    check("Conv2DBackpropFilter", x[:, :, ::-1], np.array(w.shape, np.int32),
+          _noncontiguous(dy), forbid=compiled_only, **_conv_attrs())
 
 
 def test_conv2d_batch_chunks_match_numpy(monkeypatch, compiled_only):
@@ -131,6 +143,20 @@ def test_conv2d_batch_chunks_match_numpy(monkeypatch, compiled_only):
     check("Conv2D", x, w, forbid=compiled_only, **attrs)
     check("Conv2DBackpropInput", np.array(x.shape), w, dy, forbid=compiled_only, **attrs)
     check("Conv2DBackpropFilter", x, np.array(w.shape), dy, forbid=compiled_only, **attrs)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_conv2d_cache_sized_chunks_reuse_one_scratch_buffer(dtype, monkeypatch, compiled_only):
+    # A byte limit of two images' patches: three chunks, the last one short, and a scratch
+    # buffer left over from the larger cases before must not leak into the results.
+    rng = np.random.default_rng(5)
+    attrs = _conv_attrs()
+    x, w, dy = _conv_data((5, 6, 5, 2), (3, 3, 2, 3), attrs, dtype, rng)
+    monkeypatch.setattr(cython_backend, "_CHUNK_BYTES", 2 * 30 * 18 * np.dtype(dtype).itemsize)
+    for _ in range(2):
+        check("Conv2D", x, w, forbid=compiled_only, **attrs)
+        check("Conv2DBackpropInput", np.array(x.shape), w, dy, forbid=compiled_only, **attrs)
+        check("Conv2DBackpropFilter", x, np.array(w.shape), dy, forbid=compiled_only, **attrs)
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.int32])
@@ -158,6 +184,43 @@ def test_conv2d_bad_inputs_raise_the_reference_errors():
             x, np.array([3, 3, 3, 4]), dy, **_conv_attrs())
 
 
+# -- Relu, ReluGrad ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", [(7,), (3, 5, 1), (2, 260, 257)])  # the last: threaded
+def test_relu_and_grad_match_numpy(shape, dtype, compiled_only):
+    rng = np.random.default_rng(6)
+    features = rng.standard_normal(shape).astype(dtype)
+    grad = rng.standard_normal(shape).astype(dtype)
+    check("Relu", features, forbid=compiled_only)
+    check("Relu", _noncontiguous(features), forbid=compiled_only)
+    check("ReluGrad", grad, features, forbid=compiled_only)
+    check("ReluGrad", _noncontiguous(grad), features.T.copy().T, forbid=compiled_only)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_relu_and_grad_special_values_bit_for_bit(dtype, compiled_only):
+    special = np.array([-0.0, 0.0, np.nan, -np.inf, np.inf, -1.5, 2.5], dtype)
+    features = np.repeat(special, len(special))
+    grad = np.tile(special, len(special))
+    for op_type, args in (("Relu", (features,)), ("ReluGrad", (grad, features))):
+        with np.errstate(invalid="ignore"):  # inf * 0, on purpose
+            expected = _numpy_kernel(op_type)(*args)
+        compiled_only(op_type)
+        got = registry.get(op_type).kernels["cython"](*args)
+        np.testing.assert_array_equal(got.view(np.uint8), expected.view(np.uint8))
+
+
+@pytest.mark.parametrize("args", [
+    (np.ones((2, 3), np.float32), np.ones((2, 3), np.float64)),   # mixed dtypes
+    (np.ones((2, 3), np.float32), np.ones((3,), np.float32)),     # broadcast
+    (np.ones((2, 3), np.int32), np.ones((2, 3), np.int32)),
+    (np.ones((0, 3), np.float32), np.ones((0, 3), np.float32))])
+def test_relu_grad_other_inputs_use_the_reference(args):
+    check("ReluGrad", *args)
+    check("Relu", args[0])
+
+
 # -- pooling ----------------------------------------------------------------------------------
 
 POOL_CASES = [
@@ -166,6 +229,9 @@ POOL_CASES = [
     ([1, 3, 2, 1], [1, 1, 3, 1], "SAME"),
     ([1, 2, 3, 1], [1, 3, 1, 1], "VALID"),
     ([1, 5, 5, 1], [1, 1, 1, 1], "SAME"),      # windows larger than the input's edge
+    ([1, 3, 3, 1], [1, 3, 3, 1], "SAME"),      # tiling windows, padding on both sides
+    ([1, 2, 4, 1], [1, 2, 4, 1], "VALID"),     # tiling windows, uncovered remainder
+    ([1, 2, 2, 1], [1, 2, 2, 1], "SAME"),      # tiling windows, padding after
 ]
 
 
@@ -211,6 +277,19 @@ def test_max_pool_grad_with_nan_and_infinities_as_numpy(dtype, compiled_only):
               **attrs)
         check("MaxPoolGradGrad", x, pooled, np.arange(x.size, dtype=dtype).reshape(x.shape),
               forbid=compiled_only, **attrs)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("ksize,strides,padding", [([1, 2, 2, 1], [1, 2, 2, 1], "VALID"),
+                                                   ([1, 3, 3, 1], [1, 2, 2, 1], "SAME")])
+def test_max_pool_grad_large_enough_for_threads(ksize, strides, padding, dtype, compiled_only):
+    # Above the kernels' threshold for running on all OpenMP threads; ties included.
+    rng = np.random.default_rng(9)
+    attrs = _pool_attrs(ksize, strides, padding)
+    x = rng.integers(-2, 3, (3, 30, 31, 40)).astype(dtype)
+    y = _numpy_kernel("MaxPool")(x, **attrs)
+    check("MaxPoolGrad", x, y, rng.standard_normal(y.shape).astype(dtype),
+          forbid=compiled_only, **attrs)
 
 
 def test_max_pool_grad_integers_use_the_reference():
