@@ -62,7 +62,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     comm = MPI.COMM_WORLD
     rank, size = comm.Get_rank(), comm.Get_size()
-    from hpcflow.distributed.memory import tune_allocator
+    from hpcflow.runtime.memory import tune_allocator
     tune_allocator()  # as the launcher does on every rank of a job
     if size < 2:
         print("run with at least 2 ranks: mpiexec -n 2 python %s" % sys.argv[0])

@@ -20,7 +20,7 @@ class Job:
         hosts = comm.allgather(_hostname())
         self.cluster = JobCluster(self.size, num_ps, hosts)
         self.transport = Transport(comm)
-        from .memory import tune_allocator
+        from ..runtime.memory import tune_allocator
         from .threads import limit_threads_for_node
         self.threads_per_rank = limit_threads_for_node(comm)
         self.allocator_tuned = tune_allocator()

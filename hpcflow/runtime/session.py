@@ -10,6 +10,7 @@ import numpy as np
 from ..framework import errors
 from ..framework.graph import Graph, Operation, Tensor, get_default_graph
 from . import config as config_lib
+from . import memory
 
 
 class _FetchMapper:
@@ -131,6 +132,7 @@ class BaseSession:
         self._target = target
         self._closed = False
         from ..distributed import context as dist_context
+        memory.tune_allocator()
         self._runtime = dist_context.make_session_runtime(self)
         self._state = self._runtime.local_state
         self._default_session_context = None
