@@ -27,16 +27,6 @@ def _numpy_kernel(op_type):
     return registry.get(op_type).kernels["numpy"]
 
 
-@pytest.fixture
-def compiled_only(monkeypatch):
-    """Makes the Cython kernels' fallback to numpy raise: a passing case ran compiled code."""
-    def forbid(op_type):
-        def fallback(*args, **kwargs):
-            raise AssertionError("%s fell back to the numpy kernel" % op_type)
-        monkeypatch.setitem(cython_backend._NUMPY, op_type, fallback)
-    return forbid
-
-
 def check(op_type, *args, forbid=None, **attrs):
     """Runs the cython and numpy kernels of op_type and asserts they agree."""
     expected = _numpy_kernel(op_type)(*args, **attrs)

@@ -24,16 +24,6 @@ SHAPES = [(1,), (7,), (1001,), (), (3, 5, 17)]
 SLOTS = {"ApplyAdam": ["m", "v"], "ApplyMomentum": ["accum"]}
 
 
-@pytest.fixture
-def compiled_only(monkeypatch):
-    """Makes the fallback to numpy raise: a passing case ran the compiled loop."""
-    def forbid(op_type):
-        def fallback(*args, **kwargs):
-            raise AssertionError("%s fell back to the numpy kernel" % op_type)
-        monkeypatch.setitem(cython_backend._NUMPY, op_type, fallback)
-    return forbid
-
-
 def _context(var, slots):
     """A kernel context whose state holds `var` as "var" and the slots under their names."""
     state = SessionState()
