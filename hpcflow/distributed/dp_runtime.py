@@ -126,9 +126,10 @@ class DataParallelRuntime:
         dp_plan = data_parallel.build(self.graph, fetch_tensors, target_ops, feed_tensors,
                                       batch_mask, self._seeds, self.async_updates)
         push = dp_plan.push
+        apply_updates = None
         if push is not None:
             self._check_replicas(push)
-            apply = self._update_plan(dp_plan.update_graph)
+            apply_updates = self._update_plan(dp_plan.update_graph)
         plan_id = next(_plan_ids)
         data = dp_plan.graph_def.SerializeToString()
         push_message = None if push is None else push.as_message()
@@ -143,9 +144,7 @@ class DataParallelRuntime:
             raise errors.InternalError(None, None, "; ".join(problems))
         runner = DataParallelRunner(graph_from_bytes(data), self.local_state, self.local_executor,
                                     dp_plan.feed_names, dp_plan.fetch_names, batch_mask, push)
-        if push is not None:
-            runner.apply_updates = apply
-        plan = (plan_id, runner, dp_plan)
+        plan = (plan_id, runner, apply_updates)
         self._plans[key] = plan
         return plan
 
@@ -180,7 +179,8 @@ class DataParallelRuntime:
 
     def run(self, fetch_tensors, target_ops, feed_tensors, feed_values, run_metadata=None):
         batch_mask, rows = self._batch_mask(feed_tensors, feed_values)
-        plan_id, runner, _ = self._plan_for(fetch_tensors, target_ops, feed_tensors, batch_mask)
+        plan_id, runner, apply_updates = self._plan_for(fetch_tensors, target_ops, feed_tensors,
+                                                        batch_mask)
         step_id = next(self._step_ids)
         counts = split_counts(rows, self.job.size)
         headers = [(np.shape(v), np.asarray(v).dtype.str) for v in feed_values]
@@ -196,8 +196,8 @@ class DataParallelRuntime:
         step = DataParallelStep(0, counts, self.collectives)
         step.step_id = step_id
         if runner.push is not None:
-            self.parameter_server.use(
-                runner.push, lambda pushed: runner.apply_updates(pushed, feed_values))
+            self.parameter_server.use(runner.push,
+                                      lambda pushed: apply_updates(pushed, feed_values))
             step.updates = self.parameter_server
             self._replicas_stale = True
         records = [] if trace else None

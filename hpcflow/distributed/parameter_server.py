@@ -16,8 +16,8 @@ rank 0, the parameter server, which alone runs the optimizer's update ops:
                  update, drops the rest as stale (TF1's backup workers) and then sends every
                  rank the new values.
 
-Every rank computes the gradients of its rows of the batch, which sum to the one-process
-gradient. Applied alone, a rank's share is scaled to an estimate of the whole batch's
+Every rank, rank 0 included, computes the gradients of its rows of the batch, which sum to
+the one-process gradient; rank 0 takes the other ranks' gradients once it has its own. Applied alone, a rank's share is scaled to an estimate of the whole batch's
 gradient (by batch rows / its rows), as each TF1 worker's own batch would give; aggregated,
 the accepted shares are summed and scaled by batch rows / their rows. With R equal to the
 number of ranks, sync_replicas therefore equals the one-process step.
@@ -55,8 +55,7 @@ def record_update_ops(graph, first_op_id, spec=None):
     Called by Optimizer.apply_gradients. `spec` is None, or {"replicas_to_aggregate": R,
     "total_num_replicas": T} for a SyncReplicasOptimizer.
     """
-    ranges = graph.__dict__.setdefault("_parameter_update_ranges", [])
-    ranges.append((first_op_id, len(graph._ops), spec))
+    graph._parameter_update_ranges.append((first_op_id, len(graph._ops), spec))
 
 
 def mark_sync_replicas(graph, first_op_id, spec):
@@ -68,7 +67,7 @@ def mark_sync_replicas(graph, first_op_id, spec):
 
 
 def update_ranges(graph):
-    return graph.__dict__.get("_parameter_update_ranges", [])
+    return graph._parameter_update_ranges
 
 
 def sync_replicas_spec(ops, graph):
@@ -294,17 +293,12 @@ class ParameterServer:
         aggregate = _Aggregation(self, step, step_id) if self.spec.mode == SYNC_REPLICAS else None
         own_taken = False
         while waiting or not own_taken:
-            source = self._arrived(waiting)
-            if source is None:
-                if not own_taken:
-                    own_taken = True
-                    push = own
-                    source = 0
-                else:
-                    source = self._wait(waiting)
-                    waiting.discard(source)
-                    push = self._receive(source, step_id)
+            source = self._arrived(waiting)  # pushes already here came before rank 0's own
+            if source is None and not own_taken:
+                own_taken, source, push = True, 0, own
             else:
+                if source is None:
+                    source = self._wait(waiting)
                 waiting.discard(source)
                 push = self._receive(source, step_id)
             if aggregate is not None:

@@ -248,6 +248,9 @@ class Graph:
         # Bumped when an existing op changes (attrs, control inputs): compiled plans of this
         # graph are then stale. Adding ops never invalidates a plan.
         self._mutation_version = 0
+        # (first op id, end op id, spec) of each Optimizer.apply_gradients: the ops the MPI
+        # runtime may run at the parameter server alone (distributed/parameter_server.py).
+        self._parameter_update_ranges = []
         self.seed = None
         self._attr_scope = {}
         self._gradient_override_map = {}
