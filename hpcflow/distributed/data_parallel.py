@@ -195,25 +195,9 @@ def build(graph, fetch_tensors, target_ops, feed_tensors, batch_feed_mask, seed_
         for t in op.outputs:
             names[t] = t.name
     push = update_graph = None
-    if updates is not None and updates.mode == parameter_server.ASYNC:
-        combined = [t.name for t in updates.pushed if states[t] == R]
-        if combined:
-            raise errors.InvalidArgumentError(
-                None, None, "Asynchronous updates need each rank's own gradients, but %s "
-                "already combine every rank's rows (an op before the update needs the whole "
-                "batch, e.g. clip_by_global_norm): train synchronously or with "
-                "SyncReplicasOptimizer" % ", ".join(combined))
     if updates is not None:
-        nodes.append({"name": new_name("_dp_push_updates"), "op": "_DPPushUpdates",
-                      "input": [names[t] for t in updates.pushed], "device": "",
-                      "attr": {"what": "pushing %d gradients" % len(updates.pushed)},
-                      "outputs": []})
-        push = parameter_server.PushSpec(
-            updates.mode, updates.replicas_to_aggregate, [states[t] for t in updates.pushed],
-            parameter_server.replica_variables(ops, updates.update_ops))
-        graph_def, input_names = parameter_server.update_graph_def(updates, graph)
-        update_graph = UpdateGraph(graph_def, input_names,
-                                   [feed_tensors.index(t) for t in updates.fed])
+        push, update_graph = _push_to_parameter_server(updates, graph, ops, states,
+                                                       feed_tensors, names, nodes, new_name)
     fetch_names = []
     for t in fetch_tensors:
         state = states[t]
@@ -231,6 +215,39 @@ def build(graph, fetch_tensors, target_ops, feed_tensors, batch_feed_mask, seed_
     return DataParallelPlan(graph_def, feed_names, list(batch_feed_mask), fetch_names,
                             {t.name: s for t, s in states.items()}, num_collectives, push,
                             update_graph)
+
+
+def _push_to_parameter_server(updates, graph, ops, states, feed_tensors, names, nodes,
+                              new_name):
+    """Ends the step with a push of `updates.pushed` to rank 0 (parameter_server.py).
+
+    Returns the PushSpec every rank gets and the UpdateGraph rank 0 runs per update.
+
+    Raises:
+      InvalidArgumentError: in async mode, if a pushed gradient is already combined over
+        every rank's rows (then there is no gradient of one rank to apply alone). Clipping
+        by the global norm is fine: the norm is summed over ranks, each rank's share of the
+        gradient is scaled by it and stays its own.
+    """
+    if updates.mode == parameter_server.ASYNC:
+        combined = [t.name for t in updates.pushed if states[t] == R]
+        if combined:
+            raise errors.InvalidArgumentError(
+                None, None, "Asynchronous updates need each rank's own gradients, but %s "
+                "already combine every rank's rows (an op between the gradients and the "
+                "update has no data-parallel rule for partial sums, so they were summed "
+                "first): train synchronously or with SyncReplicasOptimizer"
+                % ", ".join(combined))
+    nodes.append({"name": new_name("_dp_push_updates"), "op": "_DPPushUpdates",
+                  "input": [names[t] for t in updates.pushed], "device": "",
+                  "attr": {"what": "pushing %d gradients" % len(updates.pushed)},
+                  "outputs": []})
+    push = parameter_server.PushSpec(
+        updates.mode, updates.replicas_to_aggregate, [states[t] for t in updates.pushed],
+        parameter_server.replica_variables(ops, updates.update_ops))
+    graph_def, input_names = parameter_server.update_graph_def(updates, graph)
+    return push, UpdateGraph(graph_def, input_names,
+                             [feed_tensors.index(t) for t in updates.fed])
 
 
 def _dims(t):

@@ -1,6 +1,7 @@
 """The data-parallel analysis (serial): which tensors are split, partial or replicated, and
 which collectives and rewrites the SPMD graph gets."""
 import numpy as np
+import pytest
 
 import hpcflow as tf
 from hpcflow.distributed import data_parallel
@@ -97,3 +98,48 @@ def test_split_counts_are_consecutive_blocks():
     assert split_counts(10, 4) == [3, 3, 2, 2]
     assert split_counts(2, 4) == [1, 1, 0, 0]
     assert sum(split_counts(37, 3)) == 37
+
+
+def test_async_updates_push_the_gradients_and_leave_the_update_to_rank_0():
+    x, y, logits, loss, train = _mlp()
+    plan = data_parallel.build(tf.get_default_graph(), [loss], [train], [x, y], (True, True),
+                               np.random.default_rng(0), async_updates=True)
+    ops = {n["op"] for n in plan.graph_def.node}
+    assert "_DPPushUpdates" in ops and "ApplyGradientDescent" not in ops
+    assert "_DPAllReduce" not in ops  # nothing is combined before the push
+    assert plan.push.states == ["P", "P"] and plan.push.reply_variables == ["w1", "w2"]
+    update_ops = {n["op"] for n in plan.update_graph.graph_def.node}
+    assert "ApplyGradientDescent" in update_ops and "MatMul" not in update_ops
+
+
+def _regression_with(process_gradients):
+    x = tf.placeholder(tf.float32, [None, 4], name="x")
+    w = tf.get_variable("w", [4, 1])
+    loss = tf.reduce_mean(tf.square(tf.matmul(x, w)))
+    optimizer = tf.train.GradientDescentOptimizer(0.1)
+    grads, variables = zip(*optimizer.compute_gradients(loss))
+    train = optimizer.apply_gradients(zip(process_gradients(grads), variables))
+    return x, loss, train
+
+
+def test_async_updates_clip_each_ranks_share_by_the_global_norm():
+    x, loss, train = _regression_with(lambda grads: tf.clip_by_global_norm(grads, 1.0)[0])
+    plan = data_parallel.build(tf.get_default_graph(), [loss], [train], [x], (True,),
+                               np.random.default_rng(0), async_updates=True)
+    assert plan.push.states == ["P"]
+
+
+def test_async_updates_refuse_gradients_combined_over_every_rank():
+    x, loss, train = _regression_with(lambda grads: [tf.cumsum(g, 0) for g in grads])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="need each rank's own gradients"):
+        data_parallel.build(tf.get_default_graph(), [loss], [train], [x], (True,),
+                            np.random.default_rng(0), async_updates=True)
+
+
+def test_fetching_a_value_of_the_parameter_server_update_is_refused():
+    x, y, logits, loss, train = _mlp()
+    update = [op for op in tf.get_default_graph().get_operations()
+              if op.type == "ApplyGradientDescent"][0]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Cannot fetch"):
+        data_parallel.build(tf.get_default_graph(), [update.outputs[0]], [train], [x, y],
+                            (True, True), np.random.default_rng(0), async_updates=True)
