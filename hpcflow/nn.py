@@ -1,6 +1,6 @@
 """`tf.nn`: the TF1 neural-network namespace (activations, losses, convolution, pooling,
-normalization, embeddings). The ops live in `hpcflow/ops/nn_ops.py`; sigmoid and tanh are
-math ops that tf.nn re-exports."""
+normalization, embeddings). The ops live in `hpcflow/ops/nn_*_ops.py`, gathered by
+`hpcflow/ops/nn_ops.py`; sigmoid and tanh are math ops that tf.nn re-exports."""
 from .ops.math_ops import sigmoid, tanh
 from .ops.nn_ops import (
     atrous_conv2d, avg_pool, avg_pool2d, batch_normalization, bias_add, conv1d, conv2d,

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..framework import registry
 # The ops must be registered before their kernels can be added.
-from ..ops import nn_ops, segment_ops, state_ops, training_ops  # noqa: F401
+from ..ops import nn_conv_ops, nn_ops, segment_ops, state_ops, training_ops  # noqa: F401
 
 try:
     from .._cy import activations as _activations
@@ -76,7 +76,7 @@ _scratch = threading.local()
 def _chunk(n, elements_per_image, itemsize):
     """Images per im2col chunk: a cache-sized patch matrix, and never more than the
     reference's chunk."""
-    limit = min(nn_ops._IM2COL_CHUNK_ELEMENTS, _CHUNK_BYTES // itemsize)
+    limit = min(nn_conv_ops._IM2COL_CHUNK_ELEMENTS, _CHUNK_BYTES // itemsize)
     return max(1, min(n, limit // max(elements_per_image, 1)))
 
 

@@ -125,8 +125,8 @@ def test_conv2d_nchw_and_noncontiguous_inputs(dtype, compiled_only):
 
 def test_conv2d_batch_chunks_match_numpy(monkeypatch, compiled_only):
     # A tiny chunk limit makes both implementations walk the batch in pieces.
-    from hpcflow.ops import nn_ops
-    monkeypatch.setattr(nn_ops, "_IM2COL_CHUNK_ELEMENTS", 300)
+    from hpcflow.ops import nn_conv_ops
+    monkeypatch.setattr(nn_conv_ops, "_IM2COL_CHUNK_ELEMENTS", 300)
     rng = np.random.default_rng(3)
     attrs = _conv_attrs(strides=(1, 2, 1, 1))
     x, w, dy = _conv_data((5, 6, 5, 2), (3, 3, 2, 3), attrs, np.float64, rng)

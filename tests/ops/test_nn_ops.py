@@ -5,7 +5,7 @@ import pytest
 
 import hpcflow as tf
 from hpcflow.framework.indexed_slices import IndexedSlices
-from hpcflow.ops import nn_ops
+from hpcflow.ops import nn_conv_ops, nn_ops
 from hpcflow.ops.op_helpers import apply_op
 
 from gradcheck import check_gradient
@@ -546,7 +546,7 @@ def test_conv2d_nchw_float16_and_unknown_shapes():
 # GEMM + col2im otherwise; the channel counts below exercise both.
 @pytest.mark.parametrize("channels", [2, nn_ops._PER_OFFSET_MAX_CHANNELS + 1])
 def test_conv2d_large_batch_is_chunked(monkeypatch, channels):
-    monkeypatch.setattr(nn_ops, "_IM2COL_CHUNK_ELEMENTS", 500)
+    monkeypatch.setattr(nn_conv_ops, "_IM2COL_CHUNK_ELEMENTS", 500)
     x, w = randn(5, 6, 5, channels), randn(3, 3, channels, 3)
     y = tf.nn.conv2d(tf.constant(x), tf.constant(w), 1, "SAME")
     np.testing.assert_allclose(run(y), np_conv2d(x, w, (1, 1), "SAME"), rtol=1e-10)
