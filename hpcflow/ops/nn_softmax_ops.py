@@ -375,12 +375,7 @@ def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
     if labels is None or logits is None:
         raise ValueError("Both labels= and logits= must be provided.")
     with name_scope(name, "logistic_loss", [logits, labels]) as scope:
-        logits = as_tensor(logits, name="logits")
-        labels = as_tensor(labels, dtype=None if isinstance(labels, Tensor) else logits.dtype,
-                           name="labels")
-        if not logits.shape.is_compatible_with(labels.shape):
-            raise ValueError("`logits` and `labels` must have the same shape, received (%s vs "
-                             "%s)." % (logits.shape, labels.shape))
+        logits, labels = _logits_and_labels(logits, labels)
         # Selects (not max/abs) so the gradient at 0 is sigmoid(0) - z, as TF's.
         zeros = array_ops.zeros_like(logits)
         cond = math_ops.greater_equal(logits, zeros)
@@ -388,6 +383,21 @@ def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
         neg_abs_logits = array_ops.where(cond, math_ops.negative(logits), logits)
         return math_ops.add(relu_logits - logits * labels,
                             math_ops.log1p(math_ops.exp(neg_abs_logits)), name=scope)
+
+
+def _logits_and_labels(logits, labels):
+    """Both as Tensors (labels in the logits' dtype unless already a Tensor), same shape.
+
+    Raises:
+      ValueError: if their shapes differ.
+    """
+    logits = as_tensor(logits, name="logits")
+    labels = as_tensor(labels, dtype=None if isinstance(labels, Tensor) else logits.dtype,
+                       name="labels")
+    if not logits.shape.is_compatible_with(labels.shape):
+        raise ValueError("`logits` and `labels` must have the same shape, received (%s vs "
+                         "%s)." % (logits.shape, labels.shape))
+    return logits, labels
 
 
 def weighted_cross_entropy_with_logits(labels=None, logits=None, pos_weight=None, name=None,
@@ -407,12 +417,7 @@ def weighted_cross_entropy_with_logits(labels=None, logits=None, pos_weight=None
     if labels is None or logits is None or pos_weight is None:
         raise ValueError("labels, logits and pos_weight must be provided.")
     with name_scope(name, "logistic_loss", [logits, labels]) as scope:
-        logits = as_tensor(logits, name="logits")
-        labels = as_tensor(labels, dtype=None if isinstance(labels, Tensor) else logits.dtype,
-                           name="labels")
-        if not logits.shape.is_compatible_with(labels.shape):
-            raise ValueError("`logits` and `labels` must have the same shape, received (%s vs "
-                             "%s)." % (logits.shape, labels.shape))
+        logits, labels = _logits_and_labels(logits, labels)
         pos_weight = as_tensor(pos_weight, dtype=None if isinstance(pos_weight, Tensor)
                                else logits.dtype, name="pos_weight")
         log_weight = 1 + (pos_weight - 1) * labels
