@@ -162,7 +162,7 @@ def test_launcher_help():
     proc = subprocess.run([sys.executable, "-m", "hpcflow", "--help"], capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0
-    assert "--ps" in proc.stdout and "mpiexec" in proc.stdout
+    assert "--ps" in proc.stdout and "--async" in proc.stdout and "mpiexec" in proc.stdout
 
 
 def test_info_under_mpiexec():
