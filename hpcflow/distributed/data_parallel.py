@@ -24,6 +24,7 @@ from ..ops.collective_ops import USER_COLLECTIVES
 from ..runtime.executor import prune
 from ..runtime.placement import CLIENT_ONLY_OPS
 from . import parameter_server
+from .dp_ops import COLLECTIVE_OPS
 
 # Placeholders are batch inputs only when fed (the feeds decide); other BATCH_INPUT ops
 # (the HDF5 reader) yield each rank's block of a global batch by themselves.
@@ -210,8 +211,7 @@ def build(graph, fetch_tensors, target_ops, feed_tensors, batch_feed_mask, seed_
                       "outputs": [[t.dtype.name, _dims(t)]]})
         fetch_names.append(name + ":0")
     graph_def = GraphDef(nodes, graph_attrs={"seed": graph.seed})
-    num_collectives = sum(1 for n in nodes if n["op"] in ("_DPAllReduce", "_DPAllGatherRows",
-                                                          "_DPFetchRows", "_DPFetchSum"))
+    num_collectives = sum(1 for n in nodes if n["op"] in COLLECTIVE_OPS)
     return DataParallelPlan(graph_def, feed_names, list(batch_feed_mask), fetch_names,
                             {t.name: s for t, s in states.items()}, num_collectives, push,
                             update_graph)

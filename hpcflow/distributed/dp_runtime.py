@@ -82,6 +82,19 @@ def distribute_feeds(collectives, batch_mask, headers, counts, feed_values=None)
     return local
 
 
+class _CompiledStep:
+    """A step signature's plan: its id, this rank's runner, rank 0's update function (push
+    steps) and whether the ranks combine values in it (collectives)."""
+
+    __slots__ = ("plan_id", "runner", "apply_updates", "combines_ranks")
+
+    def __init__(self, plan_id, runner, apply_updates, combines_ranks):
+        self.plan_id = plan_id
+        self.runner = runner
+        self.apply_updates = apply_updates
+        self.combines_ranks = combines_ranks
+
+
 class DataParallelRuntime:
     """The runtime behind a Session on rank 0 when the script names no job."""
 
@@ -144,7 +157,7 @@ class DataParallelRuntime:
             raise errors.InternalError(None, None, "; ".join(problems))
         runner = DataParallelRunner(graph_from_bytes(data), self.local_state, self.local_executor,
                                     dp_plan.feed_names, dp_plan.fetch_names, batch_mask, push)
-        plan = (plan_id, runner, apply_updates)
+        plan = _CompiledStep(plan_id, runner, apply_updates, dp_plan.num_collectives > 0)
         self._plans[key] = plan
         return plan
 
@@ -179,14 +192,17 @@ class DataParallelRuntime:
 
     def run(self, fetch_tensors, target_ops, feed_tensors, feed_values, run_metadata=None):
         batch_mask, rows = self._batch_mask(feed_tensors, feed_values)
-        plan_id, runner, apply_updates = self._plan_for(fetch_tensors, target_ops, feed_tensors,
-                                                        batch_mask)
+        compiled = self._plan_for(fetch_tensors, target_ops, feed_tensors, batch_mask)
+        plan_id, runner = compiled.plan_id, compiled.runner
         step_id = next(self._step_ids)
         counts = split_counts(rows, self.job.size)
         headers = [(np.shape(v), np.asarray(v).dtype.str) for v in feed_values]
         trace = run_metadata is not None
         deadline = (self.config.operation_timeout_in_ms or 0) / 1000.0 or None
-        refresh = None if runner.push is not None else self._refresh_list()
+        # Only a step whose ranks combine values needs every replica equal (R fetches come
+        # from rank 0); a push step reads the replicas as they are, by design.
+        refresh = self._refresh_list() if compiled.combines_ranks and runner.push is None \
+            else None
         for rank in range(1, self.job.size):
             self.transport.send_control(rank, ("dp_step", self.session_key, plan_id, step_id,
                                                counts, headers, trace, deadline, refresh))
@@ -196,8 +212,8 @@ class DataParallelRuntime:
         step = DataParallelStep(0, counts, self.collectives)
         step.step_id = step_id
         if runner.push is not None:
-            self.parameter_server.use(runner.push,
-                                      lambda pushed: apply_updates(pushed, feed_values))
+            self.parameter_server.use(
+                runner.push, lambda pushed: compiled.apply_updates(pushed, feed_values))
             step.updates = self.parameter_server
             self._replicas_stale = True
         records = [] if trace else None
