@@ -12,11 +12,11 @@ of --logdir if there is one, saves checkpoints there, and writes TensorBoard sum
 reports steps/s, examples/s and the loss on rank 0. At the end the final checkpoint is
 restored into a fresh Session and the test accuracy printed.
 """
-import argparse
 import time
 
 import hpcflow as tf
-from prepare_digits import DEFAULT_PATH, ensure
+from digits_training import (digits_arguments, make_test_reader, make_train_reader,
+                             parse_digits_arguments)
 
 
 def conv_layer(inputs, out_channels, name):
@@ -50,22 +50,13 @@ def cnn(images):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=DEFAULT_PATH)
+    parser = digits_arguments(__doc__, epochs=10, learning_rate=0.003)
     parser.add_argument("--logdir", default="runs/cnn_digits",
                         help="checkpoints and TensorBoard summaries")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--learning-rate", type=float, default=0.003)
     parser.add_argument("--summary-steps", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args(argv)
-    ensure(args.data)
-    tf.set_random_seed(args.seed)
+    args = parse_digits_arguments(parser, argv)
 
-    train_reader = tf.data.HDF5Reader(args.data, ["train/images", "train/labels"],
-                                      batch_size=args.batch_size, num_epochs=args.epochs,
-                                      seed=args.seed, name="train_reader")
+    train_reader = make_train_reader(args)
     images, labels = train_reader.get_next()
     logits = cnn(images)
     loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
@@ -81,8 +72,7 @@ def main(argv=None):
         tf.summary.histogram("histograms/" + variable.op.name, variable)
     summaries = tf.summary.merge_all()
 
-    test_reader = tf.data.HDF5Reader(args.data, ["test/images", "test/labels"],
-                                     batch_size=None, shuffle=False, name="test_reader")
+    test_reader = make_test_reader(args)
     test_images, test_labels = test_reader.get_next()
     correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(cnn(test_images), 1), test_labels),
                                     tf.float32))

@@ -7,11 +7,10 @@ Data parallel under the launcher (the script names no device): each rank reads i
 every batch from data/digits.h5; the result equals the one-process run. Prints the test
 accuracy.
 """
-import argparse
 
 import hpcflow as tf
-from digits_training import train_then_test
-from prepare_digits import DEFAULT_PATH, ensure
+from digits_training import (digits_arguments, make_test_reader, make_train_reader,
+                             parse_digits_arguments, train_then_test)
 
 
 def model(images, hidden):
@@ -27,26 +26,16 @@ def model(images, hidden):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=DEFAULT_PATH)
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser = digits_arguments(__doc__, epochs=15, learning_rate=0.005)
     parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--learning-rate", type=float, default=0.005)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args(argv)
-    ensure(args.data)
-    tf.set_random_seed(args.seed)
-    train_reader = tf.data.HDF5Reader(args.data, ["train/images", "train/labels"],
-                                      batch_size=args.batch_size, num_epochs=args.epochs,
-                                      seed=args.seed, name="train_reader")
+    args = parse_digits_arguments(parser, argv)
+    train_reader = make_train_reader(args)
     images, labels = train_reader.get_next()
     loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=labels, logits=model(images, args.hidden)))
     train = tf.train.AdamOptimizer(args.learning_rate).minimize(loss)
 
-    test_reader = tf.data.HDF5Reader(args.data, ["test/images", "test/labels"],
-                                     batch_size=None, shuffle=False, name="test_reader")
+    test_reader = make_test_reader(args)
     test_images, test_labels = test_reader.get_next()
     predictions = tf.argmax(model(test_images, args.hidden), 1)
     correct = tf.reduce_sum(tf.cast(tf.equal(predictions, test_labels), tf.float32))

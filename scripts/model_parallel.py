@@ -11,11 +11,10 @@ Weights never move: only the activations (forward) and their gradients (backward
 between the two ranks, as _Send/_Recv pairs. With fewer ranks, soft placement moves the
 missing task's ops elsewhere. Prints the test accuracy.
 """
-import argparse
 
 import hpcflow as tf
-from digits_training import train_then_test
-from prepare_digits import DEFAULT_PATH, ensure
+from digits_training import (digits_arguments, make_test_reader, make_train_reader,
+                             parse_digits_arguments, train_then_test)
 
 
 def dense(inputs, units, name, activation=None):
@@ -36,21 +35,11 @@ def two_stage_model(images):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=DEFAULT_PATH)
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--learning-rate", type=float, default=0.003)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args(argv)
-    ensure(args.data)
-    tf.set_random_seed(args.seed)
+    args = parse_digits_arguments(digits_arguments(__doc__, epochs=10, learning_rate=0.003),
+                                  argv)
     with tf.device("/job:worker/task:0"):  # stage 1's rank reads the data it consumes
-        train_reader = tf.data.HDF5Reader(args.data, ["train/images", "train/labels"],
-                                          batch_size=args.batch_size, num_epochs=args.epochs,
-                                          seed=args.seed, name="train_reader")
-        test_reader = tf.data.HDF5Reader(args.data, ["test/images", "test/labels"],
-                                         batch_size=None, shuffle=False, name="test_reader")
+        train_reader = make_train_reader(args)
+        test_reader = make_test_reader(args)
     images, labels = train_reader.get_next()
     logits = two_stage_model(images)
     with tf.device("/job:worker/task:1"):

@@ -7,11 +7,10 @@ The script names no device, so under the launcher it runs data parallel: every r
 its block of each batch from data/digits.h5 itself (nothing goes through rank 0) and the
 gradients are all-reduced; the result equals the one-process run. Prints the test accuracy.
 """
-import argparse
 
 import hpcflow as tf
-from digits_training import train_then_test
-from prepare_digits import DEFAULT_PATH, ensure
+from digits_training import (digits_arguments, make_test_reader, make_train_reader,
+                             parse_digits_arguments, train_then_test)
 
 
 def model(images):
@@ -22,25 +21,14 @@ def model(images):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=DEFAULT_PATH)
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--learning-rate", type=float, default=0.5)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args(argv)
-    ensure(args.data)
-    tf.set_random_seed(args.seed)
-    train_reader = tf.data.HDF5Reader(args.data, ["train/images", "train/labels"],
-                                      batch_size=args.batch_size, num_epochs=args.epochs,
-                                      seed=args.seed, name="train_reader")
+    args = parse_digits_arguments(digits_arguments(__doc__, epochs=20, learning_rate=0.5), argv)
+    train_reader = make_train_reader(args)
     images, labels = train_reader.get_next()
     loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=labels, logits=model(images)))
     train = tf.train.GradientDescentOptimizer(args.learning_rate).minimize(loss)
 
-    test_reader = tf.data.HDF5Reader(args.data, ["test/images", "test/labels"],
-                                     batch_size=None, shuffle=False, name="test_reader")
+    test_reader = make_test_reader(args)
     test_images, test_labels = test_reader.get_next()
     correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(model(test_images), 1), test_labels),
                                     tf.float32))
