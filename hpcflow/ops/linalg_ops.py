@@ -233,16 +233,25 @@ def logdet(matrix, name=None):
 
 # -- MatrixSolve, MatrixTriangularSolve ---------------------------------------------------------
 
-def _matrix_solve_kernel(matrix, rhs, *, adjoint):
-    _check_square(matrix, "MatrixSolve")
-    _check_batch_match(matrix, rhs, "MatrixSolve")
-    a = _as_float_for_lapack(matrix)
+def _solve(a, matrix, rhs, adjoint):
+    """Solves a x = rhs (a^H x = rhs if `adjoint`) in `matrix`'s dtype.
+
+    Raises:
+      InvalidArgumentError: if `a` is singular.
+    """
+    a = _as_float_for_lapack(a)
     if adjoint:
         a = np.swapaxes(a, -1, -2)
     try:
         return np.linalg.solve(a, _as_float_for_lapack(rhs)).astype(matrix.dtype, copy=False)
     except np.linalg.LinAlgError:
         raise errors.InvalidArgumentError(None, None, "Input matrix is not invertible.") from None
+
+
+def _matrix_solve_kernel(matrix, rhs, *, adjoint):
+    _check_square(matrix, "MatrixSolve")
+    _check_batch_match(matrix, rhs, "MatrixSolve")
+    return _solve(matrix, matrix, rhs, adjoint)
 
 
 def _matrix_solve_grad(op, grad):
@@ -261,13 +270,7 @@ def _triangular_solve_kernel(matrix, rhs, *, lower, adjoint):
     _check_square(matrix, "MatrixTriangularSolve")
     _check_batch_match(matrix, rhs, "MatrixTriangularSolve")
     # Only the named triangle is read, as TF.
-    a = _as_float_for_lapack(np.tril(matrix) if lower else np.triu(matrix))
-    if adjoint:
-        a = np.swapaxes(a, -1, -2)
-    try:
-        return np.linalg.solve(a, _as_float_for_lapack(rhs)).astype(matrix.dtype, copy=False)
-    except np.linalg.LinAlgError:
-        raise errors.InvalidArgumentError(None, None, "Input matrix is not invertible.") from None
+    return _solve(np.tril(matrix) if lower else np.triu(matrix), matrix, rhs, adjoint)
 
 
 def _triangular_solve_grad(op, grad):
