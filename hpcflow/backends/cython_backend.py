@@ -119,6 +119,18 @@ def _is_pointwise(g, height, width):
 
 # -- Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter ----------------------------------------
 
+def _conv_attrs(strides, padding, explicit_paddings, data_format, dilations):
+    return {"strides": strides, "padding": padding, "explicit_paddings": explicit_paddings,
+            "data_format": data_format, "dilations": dilations}
+
+
+def _conv_arrays_ok(a, b, strides, dilations, data_format):
+    """Two 4-D float arrays and a window walk the compiled kernels handle (else numpy)."""
+    return (_floats(a, b) and a.ndim == 4 and b.ndim == 4 and
+            _spatial_window_ok(strides, data_format) and
+            _spatial_window_ok(dilations, data_format))
+
+
 def _conv_forward_nhwc(x, w, g):
     n, height, width, c = x.shape
     kh, kw, _, o = w.shape
@@ -146,11 +158,8 @@ def _conv_forward_nhwc(x, w, g):
 
 def _conv2d(x, w, *, strides, padding, explicit_paddings, data_format, dilations,
             use_cudnn_on_gpu):
-    attrs = {"strides": strides, "padding": padding, "explicit_paddings": explicit_paddings,
-             "data_format": data_format, "dilations": dilations}
-    if not (_floats(x, w) and x.ndim == 4 and w.ndim == 4 and
-            _spatial_window_ok(strides, data_format) and
-            _spatial_window_ok(dilations, data_format)):
+    attrs = _conv_attrs(strides, padding, explicit_paddings, data_format, dilations)
+    if not _conv_arrays_ok(x, w, strides, dilations, data_format):
         return _reference("Conv2D", x, w, use_cudnn_on_gpu=use_cudnn_on_gpu, **attrs)
     xn = _nhwc(x, data_format)
     if xn.shape[3] != w.shape[2]:
@@ -183,16 +192,14 @@ def _conv_input_gradient_nhwc(dy, w, g, input_shape):
 
 def _conv2d_backprop_input(input_sizes, w, dy, *, strides, padding, explicit_paddings,
                            data_format, dilations, use_cudnn_on_gpu):
-    attrs = {"strides": strides, "padding": padding, "explicit_paddings": explicit_paddings,
-             "data_format": data_format, "dilations": dilations}
+    attrs = _conv_attrs(strides, padding, explicit_paddings, data_format, dilations)
 
     def reference():
         return _reference("Conv2DBackpropInput", input_sizes, w, dy,
                           use_cudnn_on_gpu=use_cudnn_on_gpu, **attrs)
 
-    if not (_floats(w, dy) and w.ndim == 4 and dy.ndim == 4 and np.size(input_sizes) == 4 and
-            _spatial_window_ok(strides, data_format) and
-            _spatial_window_ok(dilations, data_format)):
+    if not (_conv_arrays_ok(w, dy, strides, dilations, data_format) and
+            np.size(input_sizes) == 4):
         return reference()
     input_shape = tuple(nn_ops._to_nhwc_dims([int(v) for v in np.ravel(input_sizes)],
                                              data_format))
@@ -239,16 +246,14 @@ def _conv_filter_gradient_nhwc(x, dy, g, filter_shape):
 
 def _conv2d_backprop_filter(x, filter_sizes, dy, *, strides, padding, explicit_paddings,
                             data_format, dilations, use_cudnn_on_gpu):
-    attrs = {"strides": strides, "padding": padding, "explicit_paddings": explicit_paddings,
-             "data_format": data_format, "dilations": dilations}
+    attrs = _conv_attrs(strides, padding, explicit_paddings, data_format, dilations)
 
     def reference():
         return _reference("Conv2DBackpropFilter", x, filter_sizes, dy,
                           use_cudnn_on_gpu=use_cudnn_on_gpu, **attrs)
 
-    if not (_floats(x, dy) and x.ndim == 4 and dy.ndim == 4 and np.size(filter_sizes) == 4 and
-            _spatial_window_ok(strides, data_format) and
-            _spatial_window_ok(dilations, data_format)):
+    if not (_conv_arrays_ok(x, dy, strides, dilations, data_format) and
+            np.size(filter_sizes) == 4):
         return reference()
     filter_shape = tuple(int(v) for v in np.ravel(filter_sizes))
     xn = _nhwc(x, data_format)
