@@ -269,6 +269,7 @@ class ParameterServer:
         self.read_versions = {}
         self.refreshed_version = 0
         self._error = None
+        self._snapshot_key, self._snapshot = None, []
 
     def use(self, spec, apply):
         self.spec = spec
@@ -287,6 +288,7 @@ class ParameterServer:
         the updates and answers every rank."""
         step_id = step.step_id
         size = len(step.counts)
+        self._snapshot_key = None  # other steps may have changed the variables since
         # Rank 0 computed its gradients from the parameter server's own current values.
         own = None if step.failed else _Push(0, step.local_rows, own_arrays, self.version)
         waiting = set(range(1, size))
@@ -386,10 +388,19 @@ class ParameterServer:
         self.read_versions[rank] = self.version
         if rank == 0:
             return  # rank 0's replica is the parameter server's values
-        for name in self.spec.reply_variables:
-            # A copy: the next update changes the variable in place while this send runs.
-            value = np.array(self.state.read_variable(name), copy=True)
+        for value in self._reply_values():
             self.transport.send_tensor(value, rank, PULL_DATA_TAG)
+
+    def _reply_values(self):
+        """Copies of the replied variables at the current version, made once per version
+        (every rank answered after one sync_replicas update gets the same arrays). Copies,
+        because the next update changes the variables in place while the sends run."""
+        key = (self.version, tuple(self.spec.reply_variables))
+        if self._snapshot_key != key:
+            self._snapshot = [np.array(self.state.read_variable(name), copy=True)
+                              for name in self.spec.reply_variables]
+            self._snapshot_key = key
+        return self._snapshot
 
 
 class _Aggregation:
