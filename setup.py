@@ -51,7 +51,8 @@ def _extensions():
             "set HPCFLOW_NO_CYTHON=1." % e)
     extensions = [
         Extension("hpcflow._cy." + os.path.splitext(os.path.basename(source))[0], [source],
-                  include_dirs=[numpy.get_include()],
+                  # cy_kernels/ for the C headers next to the .pyx files.
+                  include_dirs=[numpy.get_include(), KERNEL_DIR],
                   # Only the memoryview API is used: no deprecated numpy C API.
                   define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")])
         for source in sources]

@@ -11,13 +11,13 @@ only where the compiled kernel measured at least as fast as the reference
 kernels run.
 """
 import os
-import threading
 
 import numpy as np
 
 from ..framework import registry
 # The ops must be registered before their kernels can be added.
 from ..ops import nn_conv_ops, nn_ops, segment_ops, state_ops, training_ops  # noqa: F401
+from .scratch import scratch
 
 try:
     from .._cy import activations as _activations
@@ -28,6 +28,7 @@ try:
     from .._cy import pooling as _pooling
     from .._cy import softmax as _softmax
     from .._cy import training as _training
+    from . import direct_conv
 except ImportError as _error:  # not built (HPCFLOW_NO_CYTHON=1, or a source checkout)
     _IMPORT_ERROR = _error
 else:
@@ -70,34 +71,12 @@ def _nhwc(x, data_format):
 # scripts/bench.py took 4.3 ms per op in 5-10 MB chunks, 6 ms as one 40 MB matrix.
 _CHUNK_BYTES = 8 << 20
 
-_scratch = threading.local()
-
 
 def _chunk(n, elements_per_image, itemsize):
     """Images per im2col chunk: a cache-sized patch matrix, and never more than the
     reference's chunk."""
     limit = min(nn_conv_ops._IM2COL_CHUNK_ELEMENTS, _CHUNK_BYTES // itemsize)
     return max(1, min(n, limit // max(elements_per_image, 1)))
-
-
-def _patch_buffer(rows, columns, dtype):
-    """A [rows, columns] scratch matrix, reused by the next call on this thread.
-
-    A fresh multi-megabyte array is mapped anew by malloc and pays a page fault per 4 KiB
-    on first touch: allocating the patch matrix per call cost conv2 more (4-5 ms per op)
-    than im2col itself. Kept per thread because ops may run concurrently; each thread holds
-    one buffer per dtype, of its largest chunk so far (_CHUNK_BYTES, or one image's patches
-    when those are larger).
-    """
-    buffers = getattr(_scratch, "buffers", None)
-    if buffers is None:
-        buffers = _scratch.buffers = {}
-    dtype = np.dtype(dtype)
-    size = rows * columns
-    buffer = buffers.get(dtype)
-    if buffer is None or buffer.size < size:
-        buffer = buffers[dtype] = np.empty(size, dtype=dtype)
-    return buffer[:size].reshape(rows, columns)
 
 
 def _window_args(g):
@@ -146,8 +125,11 @@ def _conv_forward_nhwc(x, w, g):
         _conv.conv_single_channel(x.reshape(n, height, width), w_matrix, out,
                                   *_single_channel_args(g))
         return out
+    direct = direct_conv.forward(x, w, g)
+    if direct is not None:
+        return direct
     step = _chunk(n, per_image * patch, x.itemsize)
-    cols = _patch_buffer(step * per_image, patch, x.dtype)
+    cols = scratch((step * per_image, patch), x.dtype)
     for start in range(0, n, step):
         stop = min(start + step, n)
         block = cols[:(stop - start) * per_image]
@@ -180,8 +162,11 @@ def _conv_input_gradient_nhwc(dy, w, g, input_shape):
     if _is_pointwise(g, height, width):
         np.matmul(dy_rows, w_t, out=dx.reshape(-1, c))
         return dx
+    direct = direct_conv.input_gradient(dy, w, g, input_shape)
+    if direct is not None:
+        return direct
     step = _chunk(n, per_image * patch, dy.itemsize)
-    dcols = _patch_buffer(step * per_image, patch, dy.dtype)
+    dcols = scratch((step * per_image, patch), dy.dtype)
     for start in range(0, n, step):
         stop = min(start + step, n)
         block = dcols[:(stop - start) * per_image]
@@ -227,8 +212,11 @@ def _conv_filter_gradient_nhwc(x, dy, g, filter_shape):
         _conv.conv_single_channel_filter_grad(x.reshape(n, height, width), dy, partials,
                                               *_single_channel_args(g))
         return partials.sum(axis=0).astype(x.dtype).reshape(filter_shape)
+    direct = direct_conv.filter_gradient(x, dy, g, filter_shape)
+    if direct is not None:
+        return direct
     step = _chunk(n, per_image * patch, x.itemsize)
-    cols = _patch_buffer(step * per_image, patch, x.dtype)
+    cols = scratch((step * per_image, patch), x.dtype)
     dw = np.empty((patch, o), dtype=x.dtype)
     part = np.empty_like(dw) if step < n else None
     for start in range(0, n, step):
