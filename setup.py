@@ -49,8 +49,13 @@ def _extensions():
             "hpcflow: building the Cython kernels needs Cython>=3 and numpy (%s). pip installs "
             "them from pyproject.toml's build requirements; to install without the kernels, "
             "set HPCFLOW_NO_CYTHON=1." % e)
+    # Shared C headers and .pxd files: a change to one rebuilds every kernel.
+    headers = sorted(os.path.relpath(p, HERE).replace(os.sep, "/")
+                     for pattern in ("*.h", "*.pxd")
+                     for p in glob.glob(os.path.join(HERE, KERNEL_DIR, pattern)))
     extensions = [
         Extension("hpcflow._cy." + os.path.splitext(os.path.basename(source))[0], [source],
+                  depends=headers,
                   # cy_kernels/ for the C headers next to the .pyx files.
                   include_dirs=[numpy.get_include(), KERNEL_DIR],
                   # Only the memoryview API is used: no deprecated numpy C API.
