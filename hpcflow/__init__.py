@@ -5,6 +5,10 @@ imported here so that every MPI rank knows every op type a serialized graph can 
 """
 import sys as _sys
 
+# Before anything imports numpy (and so loads OpenBLAS): see _openblas_env.
+from . import _openblas_env
+_openblas_env.shorten_openblas_thread_spin()
+
 from .framework import dtypes  # noqa: F401
 from .framework import errors  # noqa: F401
 from .framework.device import DeviceSpec  # noqa: F401

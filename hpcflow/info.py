@@ -64,7 +64,9 @@ def print_info():
     from . import __version__
     lines.append("hpcflow %s on Python %s (%s)" % (__version__, platform.python_version(),
                                                    platform.platform()))
-    lines.append("numpy %s" % _version("numpy"))
+    from . import _openblas_env
+    lines.append("numpy %s; OpenBLAS thread spin: %s" % (_version("numpy"),
+                                                         _openblas_env.applied()))
     lines.append(mpi_line)
     lines.append(_kernels_summary())
     lines.append(_hdf5_summary())

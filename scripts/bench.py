@@ -14,7 +14,9 @@ Workloads (the same TF1 graph code builds the hpcflow and the TensorFlow graphs)
 Each framework runs in fresh processes, alternating with the others for several rounds; a
 result is the median over rounds of the median of repeated timings, and ratios are
 hpcflow / baseline from the same run. TensorFlow runs in a subprocess (`--tf-python PYTHON`, or this interpreter if it can
-import tensorflow), in compat.v1 graph mode; hpcflow never imports it.
+import tensorflow), in compat.v1 graph mode; hpcflow never imports it. hpcflow's part runs
+under its launcher (`python -m hpcflow bench.py ...`), as a job does: the launcher imports
+hpcflow before numpy, which lets it shorten OpenBLAS's thread spin (hpcflow/_openblas_env.py).
 
 Run (OpenBLAS variables unset for this command only, as the issue asks):
 
@@ -373,7 +375,8 @@ def _child(args):
 
 
 def _run_child(python, framework, args, peak=False):
-    command = [python, os.path.abspath(__file__), "--child", framework,
+    launcher = ["-m", "hpcflow"] if framework == "hpcflow" else []
+    command = [python] + launcher + [os.path.abspath(__file__), "--child", framework,
                "--repeats", str(args.repeats), "--workloads", ",".join(args.workloads)]
     if peak:
         command.append("--peak")
