@@ -216,3 +216,16 @@ def test_isa_names_and_forcing():
         assert loops.isa() == "baseline"
     finally:
         assert loops.force_isa(None) == best
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batches_in_cache_sized_chunks_match_numpy(dtype, monkeypatch, no_patch_matrix):
+    # A limit of two padded images: chunks of 2, 2 and 1 images, for all three ops (the
+    # filter gradient adds every chunk into the same partial sums).
+    no_patch_matrix(input_gradient=True)
+    x, w = _data((5, 6, 7, 16), (3, 3, 16, 32), dtype)
+    padded_image = 8 * 9 * 16 * np.dtype(dtype).itemsize
+    monkeypatch.setattr(direct_conv, "_CHUNK_BYTES", 2 * padded_image)
+    assert direct_conv._chunks(5, 8, 9, 16, np.dtype(dtype).itemsize) == [(0, 2), (2, 4), (4, 5)]
+    _check_all_three(x, w, _attrs())
+    _check_all_three(x, w, _attrs(dilations=2, padding="VALID"))
