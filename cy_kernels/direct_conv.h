@@ -51,12 +51,21 @@ typedef double hpd_f64v __attribute__((vector_size(64)));
 #define HPD_UNROLLED _Pragma("GCC unroll 16")
 
 /* out[i, 0:V*LANES] = sum over taps t and channels c of x[pix[i] + taps[t] + c] *
-   w[t, c, 0:V*LANES], for pixels i < npix; out rows are out_stride apart. */
+   w[t, c, 0:V*LANES], for pixels i < npix; out rows are out_stride apart. Then, while the
+   sums are still in registers (the epilogue of a fused Conv2D + BiasAdd + Relu), bias[0:
+   V*LANES] is added if bias is not NULL, and if relu, values neither > 0 nor NaN become
+   +0 (the Relu kernels' semantics: NaN passes, -0 becomes +0). */
 #define HPD_FORWARD_KERNEL(T, VT, SUFFIX, ATTR, P, V)                                        \
 ATTR static void hpd_forward_##SUFFIX##_v##V(                                                \
         const T *restrict x, const hpd_idx *restrict pix, hpd_idx npix,                      \
         const hpd_idx *restrict taps, hpd_idx ntaps, hpd_idx channels,                       \
-        const T *restrict w, T *restrict out, hpd_idx out_stride) {                          \
+        const T *restrict w, T *restrict out, hpd_idx out_stride,                           \
+        const T *restrict bias, int relu) {                                                  \
+    VT bv[V];                                                                                \
+    HPD_UNROLLED for (int j = 0; j < (V); j++) {                                             \
+        bv[j] = (VT){0};                                                                     \
+        if (bias) HPD_LOAD(bv[j], bias + j * HPD_LANES(T));                                  \
+    }                                                                                        \
     for (hpd_idx p0 = 0; p0 < npix; p0 += (P)) {                                             \
         int valid = npix - p0 < (P) ? (int)(npix - p0) : (P);                                \
         /* A short last block repeats its last pixel (computed, not stored). */              \
@@ -82,8 +91,15 @@ ATTR static void hpd_forward_##SUFFIX##_v##V(                                   
         }                                                                                    \
         HPD_UNROLLED for (int p = 0; p < (P); p++) {                                         \
             if (p >= valid) break;                                                           \
-            HPD_UNROLLED for (int j = 0; j < (V); j++)                                       \
-                HPD_STORE(out + (p0 + p) * out_stride + j * HPD_LANES(T), acc[p][j]);        \
+            HPD_UNROLLED for (int j = 0; j < (V); j++) {                                     \
+                VT v = acc[p][j];                                                            \
+                if (bias) v += bv[j];                                                        \
+                if (relu) {                                                                  \
+                    __typeof__(v > v) keep = (v > 0) | (v != v);                             \
+                    v = (VT)((__typeof__(keep))v & keep);                                    \
+                }                                                                            \
+                HPD_STORE(out + (p0 + p) * out_stride + j * HPD_LANES(T), v);                \
+            }                                                                                \
         }                                                                                    \
     }                                                                                        \
 }
@@ -146,7 +162,8 @@ HPD_FILTER_KERNEL(T, VT, SUFFIX, ATTR, 3)                                       
 HPD_FILTER_KERNEL(T, VT, SUFFIX, ATTR, 4)                                                    \
 ATTR static void hpd_forward_##SUFFIX(                                                       \
         const T *x, const hpd_idx *pix, hpd_idx npix, const hpd_idx *taps, hpd_idx ntaps,    \
-        hpd_idx channels, const T *packed, hpd_idx outs, T *out, int threads) {              \
+        hpd_idx channels, const T *packed, hpd_idx outs, T *out, const T *bias, int relu,    \
+        int threads) {                                                                       \
     const hpd_idx block = HPD_MAX_V * HPD_LANES(T);                                          \
     HPD_PARALLEL(threads)                                                                    \
     {                                                                                        \
@@ -155,16 +172,17 @@ ATTR static void hpd_forward_##SUFFIX(                                          
         for (hpd_idx o0 = 0; o0 < outs && lo < hi; o0 += block) {                            \
             hpd_idx width = outs - o0 < block ? outs - o0 : block;                           \
             const T *w = packed + o0 * ntaps * channels;                                     \
+            const T *b = bias ? bias + o0 : NULL;                                            \
             T *dst = out + lo * outs + o0;                                                   \
             switch (width / HPD_LANES(T)) {                                                  \
             case 1: hpd_forward_##SUFFIX##_v1(x, pix + lo, hi - lo, taps, ntaps, channels,   \
-                                              w, dst, outs); break;                          \
+                                              w, dst, outs, b, relu); break;                 \
             case 2: hpd_forward_##SUFFIX##_v2(x, pix + lo, hi - lo, taps, ntaps, channels,   \
-                                              w, dst, outs); break;                          \
+                                              w, dst, outs, b, relu); break;                 \
             case 3: hpd_forward_##SUFFIX##_v3(x, pix + lo, hi - lo, taps, ntaps, channels,   \
-                                              w, dst, outs); break;                          \
+                                              w, dst, outs, b, relu); break;                 \
             default: hpd_forward_##SUFFIX##_v4(x, pix + lo, hi - lo, taps, ntaps, channels,  \
-                                               w, dst, outs); break;                         \
+                                               w, dst, outs, b, relu); break;                \
             }                                                                                \
         }                                                                                    \
     }                                                                                        \
@@ -252,16 +270,19 @@ static int hpd_force_isa(int isa) {
 #define HPD_DISPATCH(NAME, T, ...) NAME##_##T##_base(__VA_ARGS__);
 #endif
 
-#define HPD_FORWARD_ARGS x, pix, npix, taps, ntaps, channels, packed, outs, out, threads
+#define HPD_FORWARD_ARGS x, pix, npix, taps, ntaps, channels, packed, outs, out, bias, relu, \
+    threads
 #define HPD_FILTER_ARGS x, pix, npix, taps, ntaps, channels, dy, outs, partials, threads
 static void hpd_forward_f32(const float *x, const hpd_idx *pix, hpd_idx npix,
                             const hpd_idx *taps, hpd_idx ntaps, hpd_idx channels,
-                            const float *packed, hpd_idx outs, float *out, int threads) {
+                            const float *packed, hpd_idx outs, float *out,
+                            const float *bias, int relu, int threads) {
     HPD_DISPATCH(hpd_forward, f32, HPD_FORWARD_ARGS)
 }
 static void hpd_forward_f64(const double *x, const hpd_idx *pix, hpd_idx npix,
                             const hpd_idx *taps, hpd_idx ntaps, hpd_idx channels,
-                            const double *packed, hpd_idx outs, double *out, int threads) {
+                            const double *packed, hpd_idx outs, double *out,
+                            const double *bias, int relu, int threads) {
     HPD_DISPATCH(hpd_forward, f64, HPD_FORWARD_ARGS)
 }
 static void hpd_filter_f32(const float *x, const hpd_idx *pix, hpd_idx npix,

@@ -18,11 +18,11 @@ cdef extern from "direct_conv.h":
     void hpd_forward_f32(const float* x, const Py_ssize_t* pix, Py_ssize_t npix,
                          const Py_ssize_t* taps, Py_ssize_t ntaps, Py_ssize_t channels,
                          const float* packed, Py_ssize_t outs, float* out,
-                         int threads) noexcept nogil
+                         const float* bias, int relu, int threads) noexcept nogil
     void hpd_forward_f64(const double* x, const Py_ssize_t* pix, Py_ssize_t npix,
                          const Py_ssize_t* taps, Py_ssize_t ntaps, Py_ssize_t channels,
                          const double* packed, Py_ssize_t outs, double* out,
-                         int threads) noexcept nogil
+                         const double* bias, int relu, int threads) noexcept nogil
     void hpd_filter_f32(const float* x, const Py_ssize_t* pix, Py_ssize_t npix,
                         const Py_ssize_t* taps, Py_ssize_t ntaps, Py_ssize_t channels,
                         const float* dy, Py_ssize_t outs, float* partials,
@@ -115,8 +115,10 @@ cdef _check_offsets(const Py_ssize_t[::1] pixels, const Py_ssize_t[::1] taps,
 
 def forward(const cython.floating[::1] x, const Py_ssize_t[::1] pixels,
             const Py_ssize_t[::1] taps, Py_ssize_t channels,
-            const cython.floating[::1] packed, cython.floating[:, ::1] out):
-    """out[i, o] = sum over taps t and channels c of x[pixels[i] + taps[t] + c] * w[t, c, o].
+            const cython.floating[::1] packed, cython.floating[:, ::1] out,
+            const cython.floating[::1] bias=None, bint relu=False):
+    """out[i, o] = sum over taps t and channels c of x[pixels[i] + taps[t] + c] * w[t, c, o],
+    plus bias[o] if a bias is given, then max(., 0) if relu (NaN kept, as Relu does).
 
     Args:
       x: the padded input, flat, with `channels` values per position.
@@ -124,24 +126,32 @@ def forward(const cython.floating[::1] x, const Py_ssize_t[::1] pixels,
       packed: the filter [taps, channels, O] as the loops read it: output channels in blocks
         of 4 vectors (`vector_lanes`), each block [taps, channels, block width].
       out: [len(pixels), O], overwritten; O a multiple of `vector_lanes`.
+      bias: None, or [O] added to every output pixel.
+      relu: applies Relu to the result.
     """
     cdef Py_ssize_t npix = pixels.shape[0], ntaps = taps.shape[0], outs = out.shape[1]
     cdef int threads = threads_for(npix * ntaps * channels * outs)
+    cdef const cython.floating* bias_ptr = NULL
     if out.shape[0] != npix or outs % (64 // sizeof(cython.floating)) or \
             packed.shape[0] != ntaps * channels * outs:
         raise ValueError("direct_conv.forward: output [%d, %d] and filter of %d values do "
                          "not match %d pixels x %d taps x %d channels"
                          % (out.shape[0], outs, packed.shape[0], npix, ntaps, channels))
+    if bias is not None:
+        if bias.shape[0] != outs:
+            raise ValueError("direct_conv.forward: bias of %d values for %d output channels"
+                             % (bias.shape[0], outs))
+        bias_ptr = &bias[0]
     _check_offsets(pixels, taps, channels, x.shape[0], "direct_conv.forward")
     if npix == 0 or outs == 0:
         return
     with nogil:
         if cython.floating is float:
             hpd_forward_f32(&x[0], &pixels[0], npix, &taps[0], ntaps, channels, &packed[0],
-                            outs, &out[0, 0], threads)
+                            outs, &out[0, 0], bias_ptr, relu, threads)
         else:
             hpd_forward_f64(&x[0], &pixels[0], npix, &taps[0], ntaps, channels, &packed[0],
-                            outs, &out[0, 0], threads)
+                            outs, &out[0, 0], bias_ptr, relu, threads)
 
 
 def filter_grad(const cython.floating[::1] x, const Py_ssize_t[::1] pixels,

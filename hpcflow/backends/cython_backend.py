@@ -17,6 +17,7 @@ import numpy as np
 from ..framework import registry
 # The ops must be registered before their kernels can be added.
 from ..ops import nn_conv_ops, nn_ops, segment_ops, state_ops, training_ops  # noqa: F401
+from ..runtime.rewrites import fused_conv
 from .scratch import scratch
 
 try:
@@ -253,6 +254,30 @@ def _conv2d_backprop_filter(x, filter_sizes, dy, *, strides, padding, explicit_p
     if dyn.shape[1:3] != (g.out_h, g.out_w):
         return reference()
     return _conv_filter_gradient_nhwc(xn, dyn, g, filter_shape)
+
+
+def _preferred_kernel(op_type):
+    """The kernel an op runs with on the CPU: this backend's, else numpy's."""
+    kernels = registry.get(op_type).kernels
+    return kernels.get("cython") or kernels["numpy"]
+
+
+def _fused_conv2d(x, w, bias, *, activation, **conv_attrs):
+    """_FusedConv2D: the direct loops, adding the bias and applying Relu to each block of
+    outputs in registers; for what they do not handle, the Conv2D, AddV2 and Relu kernels
+    one after another (results equal the unfused ops' either way)."""
+    if (activation in fused_conv.ACTIVATIONS and conv_attrs["data_format"] == "NHWC" and
+            _conv_arrays_ok(x, w, conv_attrs["strides"], conv_attrs["dilations"], "NHWC") and
+            _floats(x, w, bias) and bias.ndim == 1 and x.shape[3] == w.shape[2] and
+            bias.shape[0] == w.shape[3]):
+        g = nn_ops._conv_geometry_from(x.shape, w.shape, conv_attrs, "Conv2D input")
+        out = direct_conv.forward(np.ascontiguousarray(x), np.ascontiguousarray(w), g,
+                                  np.ascontiguousarray(bias), activation == "Relu")
+        if out is not None:
+            return out
+    y = _preferred_kernel("Conv2D")(x, w, **conv_attrs)
+    return fused_conv.apply_activation(_preferred_kernel("AddV2")(y, bias), activation,
+                                       _preferred_kernel)
 
 
 # -- MaxPoolGrad, MaxPoolGradGrad, AvgPool, AvgPoolGrad (MaxPool stays numpy's) ---------------
@@ -529,6 +554,7 @@ KERNELS = {
     "Conv2D": _conv2d,
     "Conv2DBackpropInput": _conv2d_backprop_input,
     "Conv2DBackpropFilter": _conv2d_backprop_filter,
+    "_FusedConv2D": _fused_conv2d,
     "MaxPoolGrad": _max_pool_grad,
     "MaxPoolGradGrad": _max_pool_grad_grad,
     "AvgPool": _avg_pool,

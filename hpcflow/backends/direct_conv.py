@@ -88,10 +88,11 @@ def _padded_extent(out, kernel, stride, dilation):
     return (out - 1) * stride + (kernel - 1) * dilation + 1
 
 
-def _convolve(x, w_taps, g, rows, cols, top, left, out_h, out_w, stride_h, stride_w):
+def _convolve(x, w_taps, g, rows, cols, top, left, out_h, out_w, stride_h, stride_w,
+              bias=None, relu=False):
     """out [n, out_h, out_w, O] of the window walk (kernel and dilations from g, strides
     given) over x [n, h, w, C] padded to [rows, cols] at (top, left), filter w_taps
-    [taps, C, O]."""
+    [taps, C, O]; plus bias [O] and Relu if asked."""
     n, _, _, channels = x.shape
     outs = w_taps.shape[2]
     packed = _pack(w_taps)
@@ -102,19 +103,21 @@ def _convolve(x, w_taps, g, rows, cols, top, left, out_h, out_w, stride_h, strid
         pixels = _pixel_offsets(stop - start, out_h, out_w, rows, cols, channels, stride_h,
                                 stride_w)
         _loops.forward(xp.reshape(-1), pixels, taps, channels, packed,
-                       out[start:stop].reshape(-1, outs))
+                       out[start:stop].reshape(-1, outs), bias, relu)
     return out
 
 
-def forward(x, w, g):
-    """Conv2D of C-contiguous NHWC x [n, h, w, c] with filter w [kh, kw, c, o], or None."""
+def forward(x, w, g, bias=None, relu=False):
+    """Conv2D of C-contiguous NHWC x [n, h, w, c] with filter w [kh, kw, c, o], or None;
+    with a bias [o] (C-contiguous, x's dtype) added and Relu applied if asked (the fused
+    `_FusedConv2D` op)."""
     kh, kw, c, o = w.shape
     if o % _lanes(x.dtype):
         return None
     rows = _padded_extent(g.out_h, kh, g.stride_h, g.dilation_h)
     cols = _padded_extent(g.out_w, kw, g.stride_w, g.dilation_w)
     return _convolve(x, w.reshape(kh * kw, c, o), g, rows, cols, g.pad_top, g.pad_left,
-                     g.out_h, g.out_w, g.stride_h, g.stride_w)
+                     g.out_h, g.out_w, g.stride_h, g.stride_w, bias, relu)
 
 
 def input_gradient(dy, w, g, input_shape):

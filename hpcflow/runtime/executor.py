@@ -102,7 +102,8 @@ def _constant_fn(values):
 
 
 def _fused_fn(ir_node, state, executor, preference, rank):
-    """The kernel of a `_FusedElementwise` node, falling back to its member ops.
+    """The kernel of a fused node (`_FusedElementwise`, `_FusedConv2D`), falling back to its
+    member ops.
 
     The fused kernel returns None when the runtime shapes are not ones it handles; it is
     then (and if it raises) replaced by running the member ops one by one with their own
@@ -116,8 +117,9 @@ def _fused_fn(ir_node, state, executor, preference, rank):
     output = ir_node.outputs[0]
     # In-place output into a dying input buffer is safe in the Cython kernel only: its
     # loops read element i of every operand before writing element i of the output.
-    can_donate = kernel is not rewrites.fused_elementwise.numpy_kernel
-    dtype = np.dtype(attrs["T"])
+    can_donate = (ir_node.type == "_FusedElementwise" and
+                  kernel is not rewrites.fused_elementwise.numpy_kernel)
+    dtype = np.dtype(attrs["T"]) if can_donate else None
 
     def run_members(args):
         env = dict(zip(external, args))

@@ -45,7 +45,8 @@ def default_environment(monkeypatch):
 # -- the table -----------------------------------------------------------------------------
 
 def test_pass_table_is_ordered_and_documented():
-    assert rewrites.PASS_NAMES == ("constant_folding", "arithmetic", "cse", "pruning", "fusion")
+    assert rewrites.PASS_NAMES == ("constant_folding", "arithmetic", "cse", "pruning",
+                                   "conv_fusion", "fusion")
     for name, fn in rewrites.PASSES:
         assert "Pattern" in fn.__doc__ or "Patterns" in fn.__doc__, name
 
@@ -434,7 +435,8 @@ def test_numpy_backend_preference_uses_the_numpy_kernel():
 
 def test_env_variable_turns_passes_off(monkeypatch):
     monkeypatch.setenv("HPCFLOW_REWRITES", "-fusion,-cse")
-    assert rewrites.enabled_passes() == ("constant_folding", "arithmetic", "pruning")
+    assert rewrites.enabled_passes() == ("constant_folding", "arithmetic", "pruning",
+                                         "conv_fusion")
     monkeypatch.setenv("HPCFLOW_REWRITES", "none")
     assert rewrites.enabled_passes() == ()
     monkeypatch.setenv("HPCFLOW_REWRITES", "cse,fusion")
@@ -461,7 +463,7 @@ def test_rewriter_config_and_dict_in_config_proto():
     RewriterConfig = rewrites.RewriterConfig
     off = RewriterConfig(remapping=RewriterConfig.OFF, constant_folding=RewriterConfig.OFF)
     config = config_lib.ConfigProto(graph_options=config_lib.GraphOptions(rewrite_options=off))
-    assert rewrites.enabled_passes(config) == ("arithmetic", "cse", "pruning")
+    assert rewrites.enabled_passes(config) == ("arithmetic", "cse", "pruning")  # both fusions
     config = config_lib.ConfigProto(graph_options=config_lib.GraphOptions(
         rewrite_options=RewriterConfig(disable_meta_optimizer=True)))
     assert rewrites.enabled_passes(config) == ()
@@ -469,7 +471,8 @@ def test_rewriter_config_and_dict_in_config_proto():
         rewrite_options={"cse": False}))
     assert "cse" not in rewrites.enabled_passes(config)
     executor = executor_lib.Executor(SessionState(), config=config)
-    assert executor.passes() == ("constant_folding", "arithmetic", "pruning", "fusion")
+    assert executor.passes() == ("constant_folding", "arithmetic", "pruning", "conv_fusion",
+                                 "fusion")
     with pytest.raises(ValueError, match="no_such_pass"):
         rewrites.enabled_passes(config_lib.ConfigProto(graph_options=config_lib.GraphOptions(
             rewrite_options={"no_such_pass": False})))

@@ -9,6 +9,7 @@ passes of `PASSES` over it, in this order:
     arithmetic           arithmetic.arithmetic_simplification   x*1 -> x, Neg(Neg(x)) -> x ...
     cse                  cse.common_subexpression_elimination   two equal ops -> one
     pruning              pruning.pruning                        unused nodes -> removed
+    conv_fusion          conv_fusion.conv_bias_relu_fusion      Conv2D + bias (+ Relu) -> one op
     fusion               fusion.elementwise_fusion              element-wise chain -> one op
 
 Passes never change the user's graph, never touch stateful ops, context kernels or the `_`
@@ -29,6 +30,7 @@ import os
 from . import fused_elementwise  # noqa: F401 - registers the _FusedElementwise op
 from .arithmetic import arithmetic_simplification
 from .constant_folding import constant_folding
+from .conv_fusion import conv_bias_relu_fusion
 from .cse import common_subexpression_elimination
 from .fusion import elementwise_fusion
 from .ir import GraphIR, IRNode  # noqa: F401 - the types passes work on
@@ -40,6 +42,8 @@ PASSES = (
     ("arithmetic", arithmetic_simplification),
     ("cse", common_subexpression_elimination),
     ("pruning", pruning),
+    # Before element-wise fusion, which would otherwise take the bias add and the Relu.
+    ("conv_fusion", conv_bias_relu_fusion),
     ("fusion", elementwise_fusion),
 )
 PASS_NAMES = tuple(name for name, _ in PASSES)
@@ -48,12 +52,14 @@ PASS_NAMES = tuple(name for name, _ in PASSES)
 class RewriterConfig:
     """TF's `RewriterConfig` fields that map to hpcflow passes (others are accepted).
 
-    Toggles are DEFAULT (pass on), ON or OFF. `remapping` is TF's name for fusion.
+    Toggles are DEFAULT (pass on), ON or OFF. `remapping` is TF's name for its fusions:
+    here both fusion passes.
     """
 
     DEFAULT, ON, OFF = 0, 1, 2
-    _TOGGLES = {"constant_folding": "constant_folding", "arithmetic_optimization": "arithmetic",
-                "common_subgraph_elimination": "cse", "remapping": "fusion"}
+    _TOGGLES = {"constant_folding": ("constant_folding",),
+                "arithmetic_optimization": ("arithmetic",),
+                "common_subgraph_elimination": ("cse",), "remapping": ("conv_fusion", "fusion")}
 
     def __init__(self, constant_folding=0, arithmetic_optimization=0,
                  common_subgraph_elimination=0, remapping=0, disable_model_pruning=False,
@@ -71,8 +77,9 @@ class RewriterConfig:
         result = {name: not self.disable_meta_optimizer for name in PASS_NAMES}
         if self.disable_meta_optimizer:
             return result
-        for field, name in self._TOGGLES.items():
-            result[name] = getattr(self, field) != self.OFF
+        for field, names in self._TOGGLES.items():
+            for name in names:
+                result[name] = getattr(self, field) != self.OFF
         result["pruning"] = not self.disable_model_pruning
         return result
 
