@@ -73,6 +73,11 @@ def _nhwc(x, data_format):
 _CHUNK_BYTES = 8 << 20
 
 
+# Conv2D and its gradients run the direct loops (backends/direct_conv.py) where they apply;
+# False sends them to im2col + GEMM (scripts/bench_conv.py compares the two).
+DIRECT_CONVOLUTIONS = True
+
+
 def _chunk(n, elements_per_image, itemsize):
     """Images per im2col chunk: a cache-sized patch matrix, and never more than the
     reference's chunk."""
@@ -126,7 +131,7 @@ def _conv_forward_nhwc(x, w, g):
         _conv.conv_single_channel(x.reshape(n, height, width), w_matrix, out,
                                   *_single_channel_args(g))
         return out
-    direct = direct_conv.forward(x, w, g)
+    direct = direct_conv.forward(x, w, g) if DIRECT_CONVOLUTIONS else None
     if direct is not None:
         return direct
     step = _chunk(n, per_image * patch, x.itemsize)
@@ -163,7 +168,8 @@ def _conv_input_gradient_nhwc(dy, w, g, input_shape):
     if _is_pointwise(g, height, width):
         np.matmul(dy_rows, w_t, out=dx.reshape(-1, c))
         return dx
-    direct = direct_conv.input_gradient(dy, w, g, input_shape)
+    direct = (direct_conv.input_gradient(dy, w, g, input_shape) if DIRECT_CONVOLUTIONS
+              else None)
     if direct is not None:
         return direct
     step = _chunk(n, per_image * patch, dy.itemsize)
@@ -213,7 +219,8 @@ def _conv_filter_gradient_nhwc(x, dy, g, filter_shape):
         _conv.conv_single_channel_filter_grad(x.reshape(n, height, width), dy, partials,
                                               *_single_channel_args(g))
         return partials.sum(axis=0).astype(x.dtype).reshape(filter_shape)
-    direct = direct_conv.filter_gradient(x, dy, g, filter_shape)
+    direct = (direct_conv.filter_gradient(x, dy, g, filter_shape) if DIRECT_CONVOLUTIONS
+              else None)
     if direct is not None:
         return direct
     step = _chunk(n, per_image * patch, x.itemsize)
