@@ -273,15 +273,18 @@ def _fused_conv2d(x, w, bias, *, activation, **conv_attrs):
     """_FusedConv2D: the direct loops, adding the bias and applying Relu to each block of
     outputs in registers; for what they do not handle, the Conv2D, AddV2 and Relu kernels
     one after another (results equal the unfused ops' either way)."""
-    if (activation in fused_conv.ACTIVATIONS and conv_attrs["data_format"] == "NHWC" and
+    if (DIRECT_CONVOLUTIONS and activation in fused_conv.ACTIVATIONS and
+            conv_attrs["data_format"] == "NHWC" and
             _conv_arrays_ok(x, w, conv_attrs["strides"], conv_attrs["dilations"], "NHWC") and
             _floats(x, w, bias) and bias.ndim == 1 and x.shape[3] == w.shape[2] and
             bias.shape[0] == w.shape[3]):
         g = nn_ops._conv_geometry_from(x.shape, w.shape, conv_attrs, "Conv2D input")
-        out = direct_conv.forward(np.ascontiguousarray(x), np.ascontiguousarray(w), g,
-                                  np.ascontiguousarray(bias), activation == "Relu")
-        if out is not None:
-            return out
+        # A 1x1 convolution stays one GEMM (Conv2D's kernel), followed by the other two.
+        if not _is_pointwise(g, x.shape[1], x.shape[2]):
+            out = direct_conv.forward(np.ascontiguousarray(x), np.ascontiguousarray(w), g,
+                                      np.ascontiguousarray(bias), activation == "Relu")
+            if out is not None:
+                return out
     y = _preferred_kernel("Conv2D")(x, w, **conv_attrs)
     return fused_conv.apply_activation(_preferred_kernel("AddV2")(y, bias), activation,
                                        _preferred_kernel)
