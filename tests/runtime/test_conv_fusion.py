@@ -163,11 +163,12 @@ def _plan_types_without_running(y):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_kernels_equal_the_three_ops(dtype):
+@pytest.mark.parametrize("size", [3, 1])  # 1: a 1x1 convolution (one GEMM, then the others)
+def test_kernels_equal_the_three_ops(dtype, size):
     from hpcflow.framework import registry
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 7, 6, 4)).astype(dtype)
-    w = rng.standard_normal((3, 3, 4, 32)).astype(dtype)
+    w = rng.standard_normal((size, size, 4, 32)).astype(dtype)
     bias = rng.standard_normal(32).astype(dtype)
     x[0, 0, 0, 0] = np.nan
     attrs = dict(strides=[1, 1, 1, 1], padding="SAME", explicit_paddings=[],
