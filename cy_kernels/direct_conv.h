@@ -40,8 +40,8 @@ typedef double hpd_f64v __attribute__((vector_size(64)));
 #define HPD_LANES(T) ((hpd_idx)(64 / sizeof(T)))
 #define HPD_MAX_V 4  /* output-channel vectors per block: 64 floats, 32 doubles */
 #define HPD_CB 4     /* input channels per filter-gradient block */
-/* Pixels per filter-gradient run: its output-gradient rows (64 channels: 24 KB) stay in
-   L1 while every tap and channel block of the run reads them. */
+/* Pixels per filter-gradient run: one block of its output-gradient rows (64 channels:
+   24 KB of floats) stays in L1 while every tap and channel block of the run reads it. */
 #define HPD_RUN 96
 
 #define HPD_LOAD(vec, ptr) __builtin_memcpy(&(vec), (ptr), sizeof(vec))
@@ -202,9 +202,11 @@ ATTR static void hpd_filter_##SUFFIX(                                           
         T *dw = partials + tid * part_size;                                                  \
         for (hpd_idx r0 = lo; r0 < hi; r0 += HPD_RUN) {                                      \
             hpd_idx run = hi - r0 < HPD_RUN ? hi - r0 : HPD_RUN;                             \
-            for (hpd_idx t = 0; t < ntaps; t++)                                              \
-                for (hpd_idx c0 = 0; c0 < channels; c0 += HPD_CB)                            \
-                    for (hpd_idx o0 = 0; o0 < outs; o0 += block) {                           \
+            /* Output blocks outermost: one block of the run's output gradient stays in L1   \
+               while every tap and channel block reads it. */                                \
+            for (hpd_idx o0 = 0; o0 < outs; o0 += block)                                     \
+                for (hpd_idx t = 0; t < ntaps; t++)                                          \
+                    for (hpd_idx c0 = 0; c0 < channels; c0 += HPD_CB) {                      \
                         hpd_idx width = outs - o0 < block ? outs - o0 : block;               \
                         const T *g = dy + r0 * outs + o0;                                    \
                         T *acc = dw + (t * channels + c0) * outs + o0;                       \
