@@ -88,7 +88,8 @@ cdef extern from *:
        (kernel_w + HP_TAPS - 2) * dilation_w. */
     static Py_ssize_t hp_conv1_row_len(Py_ssize_t out_w, Py_ssize_t kernel_w,
                                        Py_ssize_t stride_w, Py_ssize_t dilation_w) {
-        return (out_w + HP_MAX_PIXELS - 2) * stride_w + (kernel_w + HP_TAPS - 2) * dilation_w + 1;
+        return (out_w + HP_MAX_PIXELS - 2) * stride_w +
+               (kernel_w + HP_TAPS - 2) * dilation_w + 1;
     }
 
     /* dst[c] = row[c - pad_left], 0 outside the row, for c < row_len. */
@@ -128,8 +129,8 @@ cdef extern from *:
 
     /* Output rows a filter-gradient task sums in T before adding to the double partials.
        The add (a convert and an add per tap and output channel) cost a third of the time
-       when done after every output row; 4 rows leave ~8% of it. More rows gain a few %
-       more but, for float32, round more: at 4 (LeNet: 112 products per float sum) one
+       when done after every output row, ~10% after 4 rows. More rows gain a few % more
+       but, for float32, round more: at 4 (LeNet: 112 products per float sum) one
        image's gradient stays closer to the exact one than float32 im2col + GEMM, at 8
        it did not. */
     #define HP_FILTER_ROWS 4
