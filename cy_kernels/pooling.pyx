@@ -73,6 +73,99 @@ cdef extern from *:
                         Py_ssize_t c) noexcept nogil
 
 
+cdef extern from *:
+    """
+    /* MaxPool's channel loops: copy the first cell, then keep the max of the later ones.
+       NaN propagates as in np.maximum, the reference's max: a NaN cell makes the output
+       NaN, and a NaN output stays NaN (no number compares greater than it). */
+    #define HP_MAX_POOL_LOOPS(T, SUFFIX)                                                     \
+    static inline void hp_copy_##SUFFIX(T *restrict dst, const T *restrict src,             \
+                                        Py_ssize_t c) {                                     \
+        for (Py_ssize_t i = 0; i < c; i++) dst[i] = src[i];                                 \
+    }                                                                                       \
+    static inline void hp_max_into_##SUFFIX(T *restrict best, const T *restrict src,        \
+                                            Py_ssize_t c) {                                 \
+        for (Py_ssize_t i = 0; i < c; i++) {                                                \
+            T v = src[i], b = best[i];                                                      \
+            best[i] = (v > b || v != v) ? v : b;                                            \
+        }                                                                                   \
+    }
+    HP_MAX_POOL_LOOPS(float, f32)
+    HP_MAX_POOL_LOOPS(double, f64)
+
+    /* MaxPool for one output row of 2x2 windows at stride 2 over the input rows `top` and
+       `bottom`: the same max in the same cell order as hp_max_into, all in registers. */
+    #define HP_MAX_POOL_2X2(T, SUFFIX)                                                       \
+    static inline T hp_nan_max_##SUFFIX(T best, T v) {                                      \
+        return (v > best || v != v) ? v : best;                                             \
+    }                                                                                       \
+    static inline void hp_max_pool_2x2_row_##SUFFIX(const T *restrict top,                  \
+                                                    const T *restrict bottom,               \
+                                                    T *restrict out, Py_ssize_t out_w,      \
+                                                    Py_ssize_t c) {                         \
+        for (Py_ssize_t ox = 0; ox < out_w; ox++) {                                         \
+            Py_ssize_t left = 2 * ox * c, right = left + c;                                 \
+            T *restrict dst = out + ox * c;                                                 \
+            for (Py_ssize_t i = 0; i < c; i++) {                                            \
+                T m = hp_nan_max_##SUFFIX(top[left + i], top[right + i]);                   \
+                m = hp_nan_max_##SUFFIX(m, bottom[left + i]);                               \
+                dst[i] = hp_nan_max_##SUFFIX(m, bottom[right + i]);                         \
+            }                                                                               \
+        }                                                                                   \
+    }
+    HP_MAX_POOL_2X2(float, f32)
+    HP_MAX_POOL_2X2(double, f64)
+
+    /* MaxPoolGrad for one output row of 2x2 windows at stride 2 that tile the input: the
+       two input rows `top` and `bottom` (width 2 * out_w) get the gradient at each window's
+       first max in (row, column) order and 0 at its other three cells, in one pass. The
+       argmax is a chain of strict compares (a later cell wins only if greater, so NaN wins
+       only in the first cell, as the reference's), and the gradient is handed down the chain
+       as float selects: no integer argmax, so GCC vectorizes the channel loop. */
+    #define HP_MAX_POOL_GRAD_2X2(T, SUFFIX)                                                  \
+    static inline void hp_max_pool_grad_2x2_row_##SUFFIX(                                   \
+            const T *restrict top, const T *restrict bottom, const T *restrict grad,        \
+            T *restrict dtop, T *restrict dbottom, Py_ssize_t out_w, Py_ssize_t c) {        \
+        for (Py_ssize_t ox = 0; ox < out_w; ox++) {                                         \
+            Py_ssize_t left = 2 * ox * c, right = left + c;                                 \
+            const T *restrict g = grad + ox * c;                                            \
+            for (Py_ssize_t i = 0; i < c; i++) {                                            \
+                T v0 = top[left + i], v1 = top[right + i];                                  \
+                T v2 = bottom[left + i], v3 = bottom[right + i];                            \
+                int beat1 = v1 > v0;                                                        \
+                T m = beat1 ? v1 : v0;                                                      \
+                int beat2 = v2 > m;                                                         \
+                m = beat2 ? v2 : m;                                                         \
+                int beat3 = v3 > m;                                                         \
+                T rest = g[i];                                                              \
+                dbottom[right + i] = beat3 ? rest : (T)0;                                   \
+                rest = beat3 ? (T)0 : rest;                                                 \
+                dbottom[left + i] = beat2 ? rest : (T)0;                                    \
+                rest = beat2 ? (T)0 : rest;                                                 \
+                dtop[right + i] = beat1 ? rest : (T)0;                                      \
+                dtop[left + i] = beat1 ? (T)0 : rest;                                       \
+            }                                                                               \
+        }                                                                                   \
+    }
+    HP_MAX_POOL_GRAD_2X2(float, f32)
+    HP_MAX_POOL_GRAD_2X2(double, f64)
+    """
+    void hp_copy_f32(float* dst, const float* src, Py_ssize_t c) noexcept nogil
+    void hp_copy_f64(double* dst, const double* src, Py_ssize_t c) noexcept nogil
+    void hp_max_into_f32(float* best, const float* src, Py_ssize_t c) noexcept nogil
+    void hp_max_into_f64(double* best, const double* src, Py_ssize_t c) noexcept nogil
+    void hp_max_pool_2x2_row_f32(const float* top, const float* bottom, float* out,
+                                 Py_ssize_t out_w, Py_ssize_t c) noexcept nogil
+    void hp_max_pool_2x2_row_f64(const double* top, const double* bottom, double* out,
+                                 Py_ssize_t out_w, Py_ssize_t c) noexcept nogil
+    void hp_max_pool_grad_2x2_row_f32(const float* top, const float* bottom, const float* grad,
+                                      float* dtop, float* dbottom, Py_ssize_t out_w,
+                                      Py_ssize_t c) noexcept nogil
+    void hp_max_pool_grad_2x2_row_f64(const double* top, const double* bottom,
+                                      const double* grad, double* dtop, double* dbottom,
+                                      Py_ssize_t out_w, Py_ssize_t c) noexcept nogil
+
+
 cdef inline void _window_argmax(const cython.floating* image, Py_ssize_t height,
                                 Py_ssize_t width, Py_ssize_t c, Py_ssize_t top,
                                 Py_ssize_t left, Py_ssize_t kernel_h, Py_ssize_t kernel_w,
@@ -138,6 +231,119 @@ cdef int _scratch(Py_ssize_t threads, Py_ssize_t c, void** best, int** arg,
         free(arg[0])
         raise MemoryError("max pooling: cannot allocate %d scratch values" % values)
     return 0
+
+
+def max_pool(const cython.floating[:, :, :, ::1] x, cython.floating[:, :, :, ::1] out,
+             Py_ssize_t kernel_h, Py_ssize_t kernel_w, Py_ssize_t stride_h, Py_ssize_t stride_w,
+             Py_ssize_t pad_top, Py_ssize_t pad_left):
+    """out = max of x over each window's real cells (MaxPool), NaN propagating.
+
+    Padding cells are left out: as -inf they never change a max (nor a NaN). A window with
+    no real cell (no TF geometry makes one) gives -inf, as the reference.
+
+    Args:
+      x: input [N, H, W, C].
+      out: output [N, OH, OW, C], overwritten.
+    """
+    cdef Py_ssize_t n = x.shape[0], height = x.shape[1], width = x.shape[2], c = x.shape[3]
+    cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2]
+    cdef Py_ssize_t task, b, oy, ox, ky, kx, iy, ix, ci, top, left
+    cdef bint first
+    cdef cython.floating* dst
+    cdef const cython.floating* src
+    with nogil:
+        for task in prange(n * out_h, schedule="static",
+                           num_threads=threads_for(n * height * width * c)):
+            b = task // out_h
+            oy = task - b * out_h
+            top = oy * stride_h - pad_top
+            for ox in range(out_w):
+                left = ox * stride_w - pad_left
+                dst = &out[b, oy, ox, 0]
+                first = True
+                for ky in range(kernel_h):
+                    iy = top + ky
+                    if iy < 0 or iy >= height:
+                        continue
+                    for kx in range(kernel_w):
+                        ix = left + kx
+                        if ix < 0 or ix >= width:
+                            continue
+                        src = &x[b, iy, ix, 0]
+                        if cython.floating is float:
+                            if first:
+                                hp_copy_f32(dst, src, c)
+                            else:
+                                hp_max_into_f32(dst, src, c)
+                        else:
+                            if first:
+                                hp_copy_f64(dst, src, c)
+                            else:
+                                hp_max_into_f64(dst, src, c)
+                        first = False
+                if first:
+                    for ci in range(c):
+                        dst[ci] = -INFINITY
+
+
+def max_pool_2x2(const cython.floating[:, :, :, ::1] x, cython.floating[:, :, :, ::1] out):
+    """MaxPool for 2x2 windows at stride 2 without padding over an even H and W: `max_pool`
+    with the window walk unrolled, one output row per task.
+
+    Args:
+      x: input [N, H, W, C], H and W even.
+      out: output [N, H / 2, W / 2, C], overwritten.
+    """
+    cdef Py_ssize_t n = x.shape[0], height = x.shape[1], width = x.shape[2], c = x.shape[3]
+    cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2]
+    cdef Py_ssize_t task, b, oy
+    if height != 2 * out_h or width != 2 * out_w:
+        raise ValueError("max_pool_2x2: input %dx%d is not twice the output's %dx%d"
+                         % (height, width, out_h, out_w))
+    with nogil:
+        for task in prange(n * out_h, schedule="static",
+                           num_threads=threads_for(n * height * width * c)):
+            b = task // out_h
+            oy = task - b * out_h
+            if cython.floating is float:
+                hp_max_pool_2x2_row_f32(&x[b, 2 * oy, 0, 0], &x[b, 2 * oy + 1, 0, 0],
+                                        &out[b, oy, 0, 0], out_w, c)
+            else:
+                hp_max_pool_2x2_row_f64(&x[b, 2 * oy, 0, 0], &x[b, 2 * oy + 1, 0, 0],
+                                        &out[b, oy, 0, 0], out_w, c)
+
+
+def max_pool_grad_2x2(const cython.floating[:, :, :, ::1] x,
+                      const cython.floating[:, :, :, ::1] grad,
+                      cython.floating[:, :, :, ::1] dx):
+    """MaxPoolGrad for 2x2 windows at stride 2 without padding over an even H and W (the
+    usual pooling): the windows tile x exactly, so each pair of input rows is written once,
+    in parallel over (image, output row), with no scratch rows and no zeroing pass.
+
+    Args:
+      x: the forward input [N, H, W, C], H and W even.
+      grad: the gradient of the pooled output [N, H / 2, W / 2, C].
+      dx: output [N, H, W, C], overwritten.
+    """
+    cdef Py_ssize_t n = x.shape[0], height = x.shape[1], width = x.shape[2], c = x.shape[3]
+    cdef Py_ssize_t out_h = grad.shape[1], out_w = grad.shape[2]
+    cdef Py_ssize_t task, b, oy
+    if height != 2 * out_h or width != 2 * out_w:
+        raise ValueError("max_pool_grad_2x2: input %dx%d is not twice the gradient's %dx%d"
+                         % (height, width, out_h, out_w))
+    with nogil:
+        for task in prange(n * out_h, schedule="static",
+                           num_threads=threads_for(n * height * width * c * 2)):
+            b = task // out_h
+            oy = task - b * out_h
+            if cython.floating is float:
+                hp_max_pool_grad_2x2_row_f32(&x[b, 2 * oy, 0, 0], &x[b, 2 * oy + 1, 0, 0],
+                                             &grad[b, oy, 0, 0], &dx[b, 2 * oy, 0, 0],
+                                             &dx[b, 2 * oy + 1, 0, 0], out_w, c)
+            else:
+                hp_max_pool_grad_2x2_row_f64(&x[b, 2 * oy, 0, 0], &x[b, 2 * oy + 1, 0, 0],
+                                             &grad[b, oy, 0, 0], &dx[b, 2 * oy, 0, 0],
+                                             &dx[b, 2 * oy + 1, 0, 0], out_w, c)
 
 
 def max_pool_grad(const cython.floating[:, :, :, ::1] x, const cython.floating[:, :, :, ::1] grad,
