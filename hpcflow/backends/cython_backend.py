@@ -570,7 +570,7 @@ def _is_bias_vector_add(value, bias):
     value being a large C-contiguous float array of bias's dtype: the result is value-shaped."""
     return (value.size >= _BIAS_GRAD_MIN_ELEMENTS and value.ndim >= 2 and
             value.dtype in _FLOATS and bias.dtype == value.dtype and
-            bias.ndim <= value.ndim and bias.size == value.shape[-1] and bias.size > 0 and
+            bias.ndim <= value.ndim and bias.size == value.shape[-1] and
             bias.shape[-1] == bias.size and value.flags.c_contiguous)
 
 
