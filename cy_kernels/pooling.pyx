@@ -7,9 +7,9 @@ numpy's reference walks the window offsets, reading the whole tensor once per of
 for MaxPoolGrad, building an argmax map with masked copies); these loops visit each window
 once. The usual 2x2 stride-2 pooling over an even H and W has its own loops
 (max_pool_2x2, max_pool_grad_2x2): one pass over each pair of input rows, all in
-registers. MaxPool's general window loop measured 0.65x numpy's time on the CNN's
-64x28x28x32 input (its first version, with a Cython channel loop, was no faster than
-numpy's SIMD np.maximum). Semantics follow the reference exactly: padding cells take part
+registers. MaxPool's general window loop measured 0.6-0.7x numpy's time (3x3/2 SAME and
+odd-sized 2x2/2 SAME in scripts/bench_kernels.py; an earlier version with a Cython channel
+loop was no faster than numpy's SIMD np.maximum). Semantics follow the reference exactly: padding cells take part
 in max pooling as -inf (a window's argmax is its first maximum in (row, column) order, and
 a padding argmax drops the gradient, as TF does), MaxPool's max propagates NaN as
 np.maximum, average pooling divides by the count of real cells. Callers pass C-contiguous
@@ -86,13 +86,16 @@ cdef extern from *:
        thread takes two tasks later (addresses past the arrays are harmless: a prefetch
        never faults). Measured from DRAM: MaxPool 0.76 -> 0.23 ms, MaxPoolGrad 1.0 -> 0.4 ms
        on 64x28x28x32. */
+    #if defined(__GNUC__) || defined(__clang__)
+    #define HP_PREFETCH(address, for_write) __builtin_prefetch((address), (for_write))
+    #else
+    #define HP_PREFETCH(address, for_write) ((void)0)
+    #endif
     static inline void hp_prefetch_span(const void *start, Py_ssize_t bytes) {
-        for (Py_ssize_t at = 0; at < bytes; at += 64)
-            __builtin_prefetch((const char *)start + at, 0);
+        for (Py_ssize_t at = 0; at < bytes; at += 64) HP_PREFETCH((const char *)start + at, 0);
     }
     static inline void hp_prefetch_span_for_write(void *start, Py_ssize_t bytes) {
-        for (Py_ssize_t at = 0; at < bytes; at += 64)
-            __builtin_prefetch((char *)start + at, 1);
+        for (Py_ssize_t at = 0; at < bytes; at += 64) HP_PREFETCH((char *)start + at, 1);
     }
 
     /* MaxPool's channel loops: copy the first cell, then keep the max of the later ones.
