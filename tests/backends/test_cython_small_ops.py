@@ -3,8 +3,8 @@ exactly tiling 2x2 MaxPoolGrad, and AddV2 / Sum where they are a bias add and it
 
 Max pooling must equal the reference exactly (ties go to the first maximum, NaN as numpy);
 the bias add exactly (one float add per element); the bias-gradient Sum to float rounding,
-and closer to the exact sum than numpy's float32 sum. Every input outside the compiled
-pattern must reach the numpy kernel unchanged.
+and at least as close to the exact sum as numpy's float32 sum. Every input outside the
+compiled pattern must reach the numpy kernel unchanged.
 """
 import math
 
