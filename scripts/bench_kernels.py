@@ -6,9 +6,11 @@ Run (the OpenBLAS variables are unset for this command only, as NOTES.md explain
         [--only SUBSTRING]
 
 Shapes are those of the issue's workloads (LeNet-like CNN at batch 64, the 784-256-256-10
-MLP at batch 128) plus an embedding and a large-softmax case. GatherV2 and MaxPool are not
-here: their compiled versions measured no faster than numpy (np.take already copies whole
-rows; np.maximum over the window offsets is SIMD) and are not registered. For each case the two kernels
+MLP at batch 128) plus an embedding and a large-softmax case. AddV2 and Sum appear as the
+CNN's bias add (`conv + b`) and its gradient, which their Cython kernels take, and as the
+small calls (the MLP's bias, 4 floats) they hand to numpy: there the ratio is the check's
+own cost. GatherV2 is not here: its compiled version measured no faster than numpy
+(np.take already copies whole rows) and is not registered. For each case the two kernels
 are timed alternately in the same process; the script prints each one's median time per
 call and the ratio cython / numpy (below 1 means the Cython kernel is faster), and checks
 the two agree. Timings are what this machine gave in this run: nothing is asserted.
@@ -66,6 +68,11 @@ def cases(rng):
         ("conv2 dinput", "Conv2DBackpropInput", (shape2, w2, y2), _conv_attrs()),
         ("conv2 dinput stride 2", "Conv2DBackpropInput",
          (shape2, w2, normal(64, 7, 7, 64)), _conv_attrs(strides=(1, 2, 2, 1))),
+        ("maxpool1 64x28x28x32 2x2/2", "MaxPool", (y1,), _pool_attrs()),
+        ("maxpool2 64x14x14x64 2x2/2", "MaxPool", (y2,), _pool_attrs()),
+        ("maxpool 3x3/2 SAME", "MaxPool", (y1,), _pool_attrs(3, 2, "SAME")),
+        ("maxpool 2x2/2 SAME odd 64x27x27x32", "MaxPool", (normal(64, 27, 27, 32),),
+         _pool_attrs(2, 2, "SAME")),
         ("maxpool1 grad", "MaxPoolGrad", (y1, pooled1, normal(*pooled1.shape)), _pool_attrs()),
         ("maxpool2 grad", "MaxPoolGrad", (y2, pooled2, normal(*pooled2.shape)), _pool_attrs()),
         ("maxpool grad-grad", "MaxPoolGradGrad", (y1, pooled1, normal(*y1.shape)),
@@ -99,6 +106,18 @@ def cases(rng):
         ("bias_add 64x28x28x32", "BiasAdd", (y1, normal(32)), {"data_format": "NHWC"}),
         ("bias_add NCHW 64x32x28x28", "BiasAdd", (normal(64, 32, 28, 28), normal(32)),
          {"data_format": "NCHW"}),
+        ("add bias 64x28x28x32 + 32", "AddV2", (y1, normal(32)), {}),
+        ("add bias 64x14x14x64 + 64", "AddV2", (y2, normal(64)), {}),
+        ("add bias 128x256 + 256 (numpy's)", "AddV2", (normal(128, 256), normal(256)), {}),
+        ("add 4 floats (numpy's)", "AddV2", (normal(4), normal(4)), {}),
+        ("sum bias grad 64x28x28x32", "Sum", (y1, np.array([0, 1, 2], np.int32)),
+         {"keep_dims": False}),
+        ("sum bias grad 64x14x14x64", "Sum", (y2, np.array([0, 1, 2], np.int32)),
+         {"keep_dims": False}),
+        ("sum bias grad 128x256 (numpy's)", "Sum", (normal(128, 256), np.array([0], np.int32)),
+         {"keep_dims": False}),
+        ("sum 4 floats (numpy's)", "Sum", (normal(4), np.array([0], np.int32)),
+         {"keep_dims": False}),
         ("bias_add_grad 128x256", "BiasAddGrad", (normal(128, 256),), {"data_format": "NHWC"}),
         ("bias_add_grad 64x28x28x32", "BiasAddGrad", (y1,), {"data_format": "NHWC"}),
         ("bias_add_grad NCHW 64x32x28x28", "BiasAddGrad", (normal(64, 32, 28, 28),),

@@ -16,7 +16,8 @@ import numpy as np
 
 from ..framework import registry
 # The ops must be registered before their kernels can be added.
-from ..ops import nn_conv_ops, nn_ops, segment_ops, state_ops, training_ops  # noqa: F401
+from ..ops import (math_binary_ops, math_reduction_ops, nn_conv_ops, nn_ops,  # noqa: F401
+                   segment_ops, state_ops, training_ops)
 from ..runtime.rewrites import fused_conv
 from .scratch import scratch
 
@@ -290,7 +291,7 @@ def _fused_conv2d(x, w, bias, *, activation, **conv_attrs):
                                        _preferred_kernel)
 
 
-# -- MaxPoolGrad, MaxPoolGradGrad, AvgPool, AvgPoolGrad (MaxPool stays numpy's) ---------------
+# -- MaxPool, MaxPoolGrad, MaxPoolGradGrad, AvgPool, AvgPoolGrad -------------------------------
 
 def _pool_window_ok(ksize, strides, data_format):
     return _spatial_window_ok(ksize, data_format) and _spatial_window_ok(strides, data_format)
@@ -298,6 +299,27 @@ def _pool_window_ok(ksize, strides, data_format):
 
 def _pool_args(g):
     return (g.kernel_h, g.kernel_w, g.stride_h, g.stride_w, g.pad_top, g.pad_left)
+
+
+def _max_pool(x, *, ksize, strides, padding, data_format):
+    attrs = {"ksize": ksize, "strides": strides, "padding": padding, "data_format": data_format}
+    if not (_floats(x) and x.ndim == 4 and _pool_window_ok(ksize, strides, data_format)):
+        return _reference("MaxPool", x, **attrs)
+    xn = _nhwc(x, data_format)
+    g = nn_ops._pool_geometry(xn.shape, what="MaxPool input", **attrs)
+    out = np.empty((xn.shape[0], g.out_h, g.out_w, xn.shape[3]), dtype=x.dtype)
+    if _tiles_exactly_2x2(g, xn.shape):
+        _pooling.max_pool_2x2(xn, out)
+    else:
+        _pooling.max_pool(xn, out, *_pool_args(g))
+    return nn_ops._from_nhwc(out, data_format)
+
+
+def _tiles_exactly_2x2(g, input_shape):
+    """2x2 windows at stride 2 covering the NHWC input exactly: no padding, no remainder."""
+    return (g.kernel_h == g.kernel_w == g.stride_h == g.stride_w == 2 and
+            g.pad_top == g.pad_left == 0 and
+            g.out_h * 2 == input_shape[1] and g.out_w * 2 == input_shape[2])
 
 
 def _max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, data_format):
@@ -311,7 +333,9 @@ def _max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, da
     if gn.shape != (xn.shape[0], g.out_h, g.out_w, xn.shape[3]):
         return _reference("MaxPoolGrad", orig_input, orig_output, grad, **attrs)
     dx = np.empty(xn.shape, dtype=grad.dtype)
-    if g.stride_h == g.kernel_h and g.stride_w == g.kernel_w:
+    if _tiles_exactly_2x2(g, xn.shape):
+        _pooling.max_pool_grad_2x2(xn, gn, dx)
+    elif g.stride_h == g.kernel_h and g.stride_w == g.kernel_w:
         _pooling.max_pool_grad_tiled(xn, gn, dx, g.kernel_h, g.kernel_w, g.pad_top, g.pad_left)
     else:
         _pooling.max_pool_grad(xn, gn, dx, *_pool_args(g))
@@ -537,7 +561,8 @@ def _bias_add(value, bias, *, data_format):
     return out
 
 
-# Below this many elements numpy's reduction is as fast (the call overhead dominates).
+# Below this many elements numpy's reduction (and broadcasting add) is as fast (the call
+# overhead dominates).
 _BIAS_GRAD_MIN_ELEMENTS = 1 << 16
 
 
@@ -556,6 +581,65 @@ def _bias_add_grad(out_backprop, *, data_format):
     return out
 
 
+# -- AddV2 of a bias vector, Sum over all axes but the last ------------------------------------
+# `tf.nn.conv2d(...) + b` is an AddV2 that broadcasts b over the last axis, and its gradient
+# for b is Sum(grad, axes=all but the last) (then a Reshape): BiasAdd and BiasAddGrad under
+# other op types. These kernels take that one pattern to the bias loops and hand every other
+# call to numpy unchanged. AddV2 and Sum also run thousands of times a step on scalars in
+# other graphs, so the test that rejects them is a few attribute checks, size first.
+
+def _is_bias_vector_add(value, bias):
+    """True if value + bias adds a [C] (or [1, .., 1, C]) vector along value's last axis,
+    value being a large C-contiguous float array of bias's dtype: the result is value-shaped."""
+    return (value.size >= _BIAS_GRAD_MIN_ELEMENTS and value.ndim >= 2 and
+            value.dtype in _FLOATS and bias.dtype == value.dtype and
+            bias.ndim <= value.ndim and bias.size == value.shape[-1] and
+            bias.shape[-1] == bias.size and value.flags.c_contiguous)
+
+
+def _add_bias_vector(value, bias):
+    channels = value.shape[-1]
+    out = np.empty(value.shape, dtype=value.dtype)
+    _bias.bias_add_last(value.reshape(-1, channels),
+                        np.ascontiguousarray(bias).reshape(channels), out.reshape(-1, channels))
+    return out
+
+
+_NDARRAY = np.ndarray  # one global lookup instead of two on the per-call path
+
+
+def _add_v2(x, y):
+    if (type(x) is _NDARRAY and type(y) is _NDARRAY and
+            (x.size >= _BIAS_GRAD_MIN_ELEMENTS or y.size >= _BIAS_GRAD_MIN_ELEMENTS)):
+        # Float addition commutes exactly, so b + x takes the same loop as x + b.
+        if _is_bias_vector_add(x, y):
+            return _add_bias_vector(x, y)
+        if _is_bias_vector_add(y, x):
+            return _add_bias_vector(y, x)
+    return _NUMPY["AddV2"](x, y)
+
+
+def _reduces_all_but_last(axes, ndim):
+    """True if `axes` (any form the Sum kernel takes) names each axis but the last once."""
+    axes = np.asarray(axes)
+    if axes.dtype.kind not in "iu" or axes.size != ndim - 1:
+        return False
+    values = axes.reshape(-1).tolist()
+    if not all(-ndim <= a < ndim for a in values):
+        return False  # the reference raises TF's error
+    return sorted(a % ndim for a in values) == list(range(ndim - 1))
+
+
+def _sum(x, axes, *, keep_dims):
+    if not (type(x) is _NDARRAY and x.size >= _BIAS_GRAD_MIN_ELEMENTS and x.ndim >= 2 and
+            x.dtype in _FLOATS and x.flags.c_contiguous and _reduces_all_but_last(axes, x.ndim)):
+        return _NUMPY["Sum"](x, axes, keep_dims=keep_dims)
+    channels = x.shape[-1]
+    out = np.empty(channels, dtype=x.dtype)
+    _bias.bias_add_grad_last(x.reshape(-1, channels), out)
+    return out.reshape((1,) * (x.ndim - 1) + (channels,)) if keep_dims else out
+
+
 # -- Registration -----------------------------------------------------------------------------
 
 # Op type -> kernel. Each entry measured at least as fast as the numpy reference on the
@@ -565,6 +649,7 @@ KERNELS = {
     "Conv2DBackpropInput": _conv2d_backprop_input,
     "Conv2DBackpropFilter": _conv2d_backprop_filter,
     "_FusedConv2D": _fused_conv2d,
+    "MaxPool": _max_pool,
     "MaxPoolGrad": _max_pool_grad,
     "MaxPoolGradGrad": _max_pool_grad_grad,
     "AvgPool": _avg_pool,
@@ -582,6 +667,8 @@ KERNELS = {
     "ApplyMomentum": _apply_momentum,
     "BiasAdd": _bias_add,
     "BiasAddGrad": _bias_add_grad,
+    "AddV2": _add_v2,
+    "Sum": _sum,
 }
 
 

@@ -242,7 +242,7 @@ def test_pooling_matches_numpy(ksize, strides, padding, data_format, dtype, comp
     shape = (2, 7, 6, 3) if data_format == "NHWC" else (2, 3, 7, 6)
     # Few distinct values: ties, where the first maximum must win as in the reference.
     x = rng.integers(-3, 4, shape).astype(dtype)
-    y = _numpy_kernel("MaxPool")(x, **attrs)  # MaxPool itself stays numpy's (not faster)
+    y = _numpy_kernel("MaxPool")(x, **attrs)  # MaxPool: tests/backends/test_cython_small_ops.py
     grad = rng.standard_normal(y.shape).astype(dtype)
     check("MaxPoolGrad", x, y, grad, forbid=compiled_only, **attrs)
     check("MaxPoolGradGrad", x, y, rng.standard_normal(x.shape).astype(dtype),
