@@ -40,9 +40,6 @@ typedef double hpd_f64v __attribute__((vector_size(64)));
 #define HPD_LANES(T) ((hpd_idx)(64 / sizeof(T)))
 #define HPD_MAX_V 4  /* output-channel vectors per block: 64 floats, 32 doubles */
 #define HPD_CB 4     /* input channels per filter-gradient block */
-/* Pixels per filter-gradient run: one block of its output-gradient rows (64 channels:
-   24 KB of floats) stays in L1 while every tap and channel block of the run reads it. */
-#define HPD_RUN 96
 
 #define HPD_LOAD(vec, ptr) __builtin_memcpy(&(vec), (ptr), sizeof(vec))
 #define HPD_STORE(ptr, vec) __builtin_memcpy((ptr), &(vec), sizeof(vec))
@@ -188,20 +185,23 @@ ATTR static void hpd_forward_##SUFFIX(                                          
     }                                                                                        \
 }                                                                                            \
 /* partials[thread, t, c, o] += that thread's pixels' sums (the caller zeroes them: OpenMP \
-   may run fewer threads than asked). */                    \
+   may run fewer threads than asked). Pixels go in runs of run_pixels: one output-channel  \
+   block of a run's gradient rows and the input rows its windows cover should stay in L1   \
+   while every tap and channel block of the run reads them. */                    \
 ATTR static void hpd_filter_##SUFFIX(                                                        \
         const T *x, const hpd_idx *pix, hpd_idx npix, const hpd_idx *taps, hpd_idx ntaps,    \
-        hpd_idx channels, const T *dy, hpd_idx outs, T *partials, int threads) {             \
+        hpd_idx channels, const T *dy, hpd_idx outs, T *partials, hpd_idx run_pixels,        \
+        int threads) {                                                                       \
     const hpd_idx block = HPD_MAX_V * HPD_LANES(T);                                          \
     const hpd_idx part_size = ntaps * channels * outs;                                       \
     HPD_PARALLEL(threads)                                                                    \
     {                                                                                        \
         int tid = HPD_THREAD_ID();                                                           \
         hpd_idx lo, hi;                                                                      \
-        hpd_share(npix, HPD_RUN, tid, HPD_THREAD_COUNT(), &lo, &hi);                         \
+        hpd_share(npix, run_pixels, tid, HPD_THREAD_COUNT(), &lo, &hi);                      \
         T *dw = partials + tid * part_size;                                                  \
-        for (hpd_idx r0 = lo; r0 < hi; r0 += HPD_RUN) {                                      \
-            hpd_idx run = hi - r0 < HPD_RUN ? hi - r0 : HPD_RUN;                             \
+        for (hpd_idx r0 = lo; r0 < hi; r0 += run_pixels) {                                   \
+            hpd_idx run = hi - r0 < run_pixels ? hi - r0 : run_pixels;                       \
             /* Output blocks outermost: one block of the run's output gradient stays in L1   \
                while every tap and channel block reads it. */                                \
             for (hpd_idx o0 = 0; o0 < outs; o0 += block)                                     \
@@ -274,7 +274,8 @@ static int hpd_force_isa(int isa) {
 
 #define HPD_FORWARD_ARGS x, pix, npix, taps, ntaps, channels, packed, outs, out, bias, relu, \
     threads
-#define HPD_FILTER_ARGS x, pix, npix, taps, ntaps, channels, dy, outs, partials, threads
+#define HPD_FILTER_ARGS x, pix, npix, taps, ntaps, channels, dy, outs, partials, run_pixels, \
+    threads
 static void hpd_forward_f32(const float *x, const hpd_idx *pix, hpd_idx npix,
                             const hpd_idx *taps, hpd_idx ntaps, hpd_idx channels,
                             const float *packed, hpd_idx outs, float *out,
@@ -289,12 +290,14 @@ static void hpd_forward_f64(const double *x, const hpd_idx *pix, hpd_idx npix,
 }
 static void hpd_filter_f32(const float *x, const hpd_idx *pix, hpd_idx npix,
                            const hpd_idx *taps, hpd_idx ntaps, hpd_idx channels,
-                           const float *dy, hpd_idx outs, float *partials, int threads) {
+                           const float *dy, hpd_idx outs, float *partials,
+                           hpd_idx run_pixels, int threads) {
     HPD_DISPATCH(hpd_filter, f32, HPD_FILTER_ARGS)
 }
 static void hpd_filter_f64(const double *x, const hpd_idx *pix, hpd_idx npix,
                            const hpd_idx *taps, hpd_idx ntaps, hpd_idx channels,
-                           const double *dy, hpd_idx outs, double *partials, int threads) {
+                           const double *dy, hpd_idx outs, double *partials,
+                           hpd_idx run_pixels, int threads) {
     HPD_DISPATCH(hpd_filter, f64, HPD_FILTER_ARGS)
 }
 

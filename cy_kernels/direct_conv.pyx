@@ -26,11 +26,11 @@ cdef extern from "direct_conv.h":
     void hpd_filter_f32(const float* x, const Py_ssize_t* pix, Py_ssize_t npix,
                         const Py_ssize_t* taps, Py_ssize_t ntaps, Py_ssize_t channels,
                         const float* dy, Py_ssize_t outs, float* partials,
-                        int threads) noexcept nogil
+                        Py_ssize_t run_pixels, int threads) noexcept nogil
     void hpd_filter_f64(const double* x, const Py_ssize_t* pix, Py_ssize_t npix,
                         const Py_ssize_t* taps, Py_ssize_t ntaps, Py_ssize_t channels,
                         const double* dy, Py_ssize_t outs, double* partials,
-                        int threads) noexcept nogil
+                        Py_ssize_t run_pixels, int threads) noexcept nogil
     int hpd_force_isa(int isa) noexcept nogil
     int hpd_isa() noexcept nogil
     int HPD_ISA_BASE, HPD_ISA_AVX2, HPD_ISA_AVX512, HPD_CB
@@ -156,7 +156,8 @@ def forward(const cython.floating[::1] x, const Py_ssize_t[::1] pixels,
 
 def filter_grad(const cython.floating[::1] x, const Py_ssize_t[::1] pixels,
                 const Py_ssize_t[::1] taps, Py_ssize_t channels,
-                const cython.floating[:, ::1] dy, cython.floating[:, :, ::1] partials):
+                const cython.floating[:, ::1] dy, cython.floating[:, :, ::1] partials,
+                Py_ssize_t run_pixels=96):
     """partials[k, t * channels + c, o] += sum over thread k's pixels i of
     x[pixels[i] + taps[t] + c] * dy[i, o]; the caller sums over k (a fixed order, so a given
     thread count always gives the same result).
@@ -166,12 +167,13 @@ def filter_grad(const cython.floating[::1] x, const Py_ssize_t[::1] pixels,
       pixels, taps: offsets (see the module docstring).
       dy: the output gradient [len(pixels), O], O a multiple of `vector_lanes`.
       partials: [threads, taps * channels, O], zeroed; threads from `thread_count`.
+      run_pixels: pixels summed per pass over the taps and channel blocks (>= 1).
     """
     cdef Py_ssize_t npix = pixels.shape[0], ntaps = taps.shape[0], outs = dy.shape[1]
     cdef int threads = partials.shape[0]
     if dy.shape[0] != npix or outs % (64 // sizeof(cython.floating)) or \
             channels % HPD_CB or partials.shape[1] != ntaps * channels or \
-            partials.shape[2] != outs or threads < 1:
+            partials.shape[2] != outs or threads < 1 or run_pixels < 1:
         raise ValueError("direct_conv.filter_grad: gradient [%d, %d] and partials [%d, %d, "
                          "%d] do not match %d pixels x %d taps x %d channels"
                          % (dy.shape[0], outs, partials.shape[0], partials.shape[1],
@@ -182,7 +184,7 @@ def filter_grad(const cython.floating[::1] x, const Py_ssize_t[::1] pixels,
     with nogil:
         if cython.floating is float:
             hpd_filter_f32(&x[0], &pixels[0], npix, &taps[0], ntaps, channels, &dy[0, 0], outs,
-                           &partials[0, 0, 0], threads)
+                           &partials[0, 0, 0], run_pixels, threads)
         else:
             hpd_filter_f64(&x[0], &pixels[0], npix, &taps[0], ntaps, channels, &dy[0, 0], outs,
-                           &partials[0, 0, 0], threads)
+                           &partials[0, 0, 0], run_pixels, threads)

@@ -136,10 +136,24 @@ def input_gradient(dy, w, g, input_shape):
     return _convolve(dy, flipped, g, rows, cols, top, left, height, width, 1, 1)
 
 
+# The filter gradient's per-thread sums are reloaded from cache for every run of pixels;
+# larger than this (L2 is 1 MB per core on the benchmark machine) and im2col + GEMM was
+# faster: 3x3, 256 -> 256 channels (2.4 MB of sums) ran 1.35x slower direct, 64 -> 128
+# (0.3 MB) 0.8x (scripts/bench_conv.py).
+_MAX_FILTER_BYTES = 512 << 10
+
+
+def _run_pixels(channels, itemsize):
+    """Pixels per filter-gradient run: 96 (conv2 of the benchmark: 32 channels) measured
+    best while a run's input rows are narrow; wider rows leave L1 unless runs are short
+    (64 channels: 305 GFLOP/s with 96, 430 with 32)."""
+    return 96 if channels * itemsize <= 128 else 32
+
+
 def filter_gradient(x, dy, g, filter_shape):
     """Conv2DBackpropFilter of C-contiguous NHWC x and dy, or None."""
     kh, kw, c, o = filter_shape
-    if o % _lanes(x.dtype):
+    if o % _lanes(x.dtype) or kh * kw * c * o * x.itemsize > _MAX_FILTER_BYTES:
         return None
     n = x.shape[0]
     block = _loops.CHANNEL_BLOCK
@@ -155,6 +169,7 @@ def filter_gradient(x, dy, g, filter_shape):
         pixels = _pixel_offsets(stop - start, g.out_h, g.out_w, rows, cols, channels,
                                 g.stride_h, g.stride_w)
         _loops.filter_grad(xp.reshape(-1), pixels, taps, channels,
-                           dy[start:stop].reshape(-1, o), partials)
+                           dy[start:stop].reshape(-1, o), partials,
+                           _run_pixels(channels, x.itemsize))
     dw = partials[0] if threads == 1 else partials.sum(axis=0)
     return np.ascontiguousarray(dw.reshape(kh, kw, channels, o)[:, :, :c, :])

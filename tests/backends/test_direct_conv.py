@@ -229,3 +229,28 @@ def test_batches_in_cache_sized_chunks_match_numpy(dtype, monkeypatch, no_patch_
     assert direct_conv._chunks(5, 8, 9, 16, np.dtype(dtype).itemsize) == [(0, 2), (2, 4), (4, 5)]
     _check_all_three(x, w, _attrs())
     _check_all_three(x, w, _attrs(dilations=2, padding="VALID"))
+
+
+def test_filter_gradient_of_large_filters_goes_to_gemm_and_runs_are_any_length():
+    # Per-thread sums over half a megabyte (3x3, 128 -> 128 float32) no longer stay in cache.
+    x, w = _data((1, 4, 4, 128), (3, 3, 128, 128), np.float32)
+    g = direct_conv_geometry(x.shape, w.shape, _attrs())
+    assert direct_conv.filter_gradient(x, np.zeros((1, 4, 4, 128), np.float32), g,
+                                       w.shape) is None
+    _check_all_three(x, w, _attrs())
+    # The loops give the same sums whatever the run length.
+    x, w = _data((2, 6, 5, 8), (3, 3, 8, 16), np.float32)
+    g = direct_conv_geometry(x.shape, w.shape, _attrs(padding="VALID"))
+    dy = np.random.default_rng(5).standard_normal((2, 4, 3, 16)).astype(np.float32)
+    xp = np.ascontiguousarray(x)
+    pixels = direct_conv._pixel_offsets(2, 4, 3, 6, 5, 8, 1, 1)
+    taps = direct_conv._tap_offsets(3, 3, 5, 8, 1, 1)
+    sums = []
+    for run in (1, 5, 96):
+        partials = np.zeros((1, 9 * 8, 16), np.float32)
+        loops.filter_grad(xp.reshape(-1), pixels, taps, 8, dy.reshape(-1, 16), partials, run)
+        sums.append(partials[0])
+    np.testing.assert_allclose(sums[0], sums[2], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(sums[1], sums[2], rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="filter_grad"):
+        loops.filter_grad(xp.reshape(-1), pixels, taps, 8, dy.reshape(-1, 16), partials, 0)
