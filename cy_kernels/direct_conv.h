@@ -1,6 +1,6 @@
 /* Direct convolution loops for NHWC float32/float64 tensors: Conv2D and its filter gradient
  * (the input gradient is Conv2D of the output gradient with the filter flipped; see
- * direct_conv.pyx). No patch matrix is built: a block of output pixels reads its window
+ * hpcflow/backends/direct_conv.py). No patch matrix is built: a block of output pixels reads its window
  * taps straight from a zero-padded copy of the input.
  *
  * Why not im2col + BLAS: for a layer like conv5x5 32->64 on 14x14 images the patch matrix
