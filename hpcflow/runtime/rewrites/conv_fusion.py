@@ -93,19 +93,9 @@ def conv_bias_relu_fusion(ir, context):
             continue
         for s in shapes:
             s.inputs = [root.outputs[0] if t is out else t for t in s.inputs]
-        controls = []
-        for m in members:
-            for c in m.controls:
-                if c not in members and c not in controls:
-                    controls.append(c)
-        root.members = [m.op for m in members]
-        root.member_inputs = [tuple(m.inputs) for m in members]
-        root.type = "_FusedConv2D"
-        root.record = _FUSED
-        root.attrs = dict(conv.attrs, activation=activation)
-        root.inputs = [conv.inputs[0], conv.inputs[1], bias]
-        root.controls = controls
-        dead.update(m for m in members if m is not root)
+        dead.update(ir.fuse(root, members, "_FusedConv2D", _FUSED,
+                            dict(conv.attrs, activation=activation),
+                            [conv.inputs[0], conv.inputs[1], bias]))
         fused += 1
     if dead:
         ir.remove(dead)

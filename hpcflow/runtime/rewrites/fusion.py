@@ -139,20 +139,8 @@ def elementwise_fusion(ir, context):
         members = sorted(group, key=lambda n: n.key)
         output = root.outputs[0]
         program, inputs, num_registers = _program(members, output)
-        controls = []
-        for m in members:
-            for c in m.controls:
-                if c not in group and c not in controls:
-                    controls.append(c)
-        root.members = [m.op for m in members]
-        root.member_inputs = [tuple(m.inputs) for m in members]
-        root.type = "_FusedElementwise"
-        root.record = _FUSED
-        root.attrs = {"program": program, "num_registers": num_registers,
-                      "T": output.dtype.name}
-        root.inputs = inputs
-        root.controls = controls
-        dead.update(m for m in members if m is not root)
+        attrs = {"program": program, "num_registers": num_registers, "T": output.dtype.name}
+        dead.update(ir.fuse(root, members, "_FusedElementwise", _FUSED, attrs, inputs))
         fused += 1
     if dead:
         ir.remove(dead)

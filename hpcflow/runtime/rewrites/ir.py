@@ -151,6 +151,28 @@ class GraphIR:
         self.targets = {replacement.get(n, n) for n in self.targets
                         if n not in dead or n in replacement}
 
+    def fuse(self, root, members, op_type, record, attrs, inputs):
+        """Makes `root` (the last of `members`, whose output the fused node yields) one
+        fused node running `members`, and returns the other members, for `remove`.
+
+        The node keeps each member's original op and inputs (the executor's fallback runs
+        them one by one) and the control inputs of all members from outside the group.
+        """
+        group = set(members)
+        controls = []
+        for m in members:
+            for c in m.controls:
+                if c not in group and c not in controls:
+                    controls.append(c)
+        root.members = [m.op for m in members]
+        root.member_inputs = [tuple(m.inputs) for m in members]
+        root.type = op_type
+        root.record = record
+        root.attrs = attrs
+        root.inputs = list(inputs)
+        root.controls = controls
+        return group - {root}
+
     def normalize(self):
         """Rewrites every input through `resolve` (call after a pass that used `replace`)."""
         if self._alias:
