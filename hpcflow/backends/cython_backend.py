@@ -703,8 +703,8 @@ def describe():
     if forced and forced != "cython":
         return ("Cython kernels: built (%s) but not used: HPCFLOW_BACKEND=%s"
                 % (threads, forced))
-    return "Cython kernels: built (%s), used for %d ops: %s" % (
-        threads, len(KERNELS), ", ".join(sorted(KERNELS)))
+    return "Cython kernels: built (%s; direct convolutions: %s loops), used for %d ops: %s" % (
+        threads, direct_conv.isa(), len(KERNELS), ", ".join(sorted(KERNELS)))
 
 
 if _IMPORT_ERROR is None:

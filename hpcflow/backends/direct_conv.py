@@ -22,6 +22,11 @@ from .scratch import scratch
 _BLOCK_VECTORS = 4
 
 
+def isa():
+    """The instruction set of the loops in use: "avx512", "avx2" or "baseline"."""
+    return _loops.isa()
+
+
 def _lanes(dtype):
     return _loops.vector_lanes(np.dtype(dtype).itemsize)
 
