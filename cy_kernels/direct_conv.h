@@ -1,7 +1,7 @@
 /* Direct convolution loops for NHWC float32/float64 tensors: Conv2D and its filter gradient
  * (the input gradient is Conv2D of the output gradient with the filter flipped; see
- * hpcflow/backends/direct_conv.py). No patch matrix is built: a block of output pixels reads its window
- * taps straight from a zero-padded copy of the input.
+ * hpcflow/backends/direct_conv.py). No patch matrix is built: a block of output pixels
+ * reads its window taps straight from a zero-padded copy of the input.
  *
  * Why not im2col + BLAS: for a layer like conv5x5 32->64 on 14x14 images the patch matrix
  * has 800 columns and only 64 outputs, a GEMM shape on which OpenBLAS reaches ~300 GFLOP/s
@@ -10,19 +10,20 @@
  * reduction, which is what oneDNN's direct kernels do.
  *
  * Register blocking:
- *  - forward: HPD_P output pixels x V vectors of output channels (V <= 4; a vector is 64
- *    bytes, 16 floats or 8 doubles). Per input channel of a tap the loop loads V filter
- *    vectors and broadcasts HPD_P input values: HPD_P*V independent FMA chains.
+ *  - forward: P output pixels x V vectors of output channels (V <= MAXV). Per input channel
+ *    of a tap the loop loads V filter vectors and broadcasts P input values: P*V
+ *    independent FMA chains.
  *  - filter gradient: HPD_CB input channels of one tap x V vectors of output channels,
  *    summed over a run of pixels: per pixel, V output-gradient loads and HPD_CB broadcasts.
- * Channel counts must be multiples of the vector length on the output side (callers fall
- * back to im2col otherwise) and, for the filter gradient, the padded input has its
- * channels rounded up to HPD_CB (zeros).
+ * Output channels must be a multiple of the vector length (callers fall back to im2col
+ * otherwise) and, for the filter gradient, the padded input has its channels rounded up
+ * to HPD_CB (zeros).
  *
- * Each ISA gets its own copy (AVX-512, AVX2+FMA, baseline) picked at run time, as in
- * conv.pyx: GCC's 64-byte vector types become one zmm register under AVX-512 and pairs or
- * quads of narrower registers otherwise, so the baseline copies use fewer pixels per block
- * to stay near their register count. hpd_force_isa() lets the tests run every copy.
+ * Each ISA gets its own copy, picked at run time as in conv.pyx, with its native vectors
+ * and its own MAXV (see HPD_DRIVERS below): AVX-512 (64-byte vectors, blocks of 4),
+ * AVX2+FMA (32 bytes, blocks of 2) and baseline SSE2 (16 bytes, blocks of 2).
+ * hpd_vector_bytes() and hpd_block_vectors() tell callers the layout of the copy in use;
+ * hpd_force_isa() lets the tests run every copy.
  */
 #ifndef HPCFLOW_DIRECT_CONV_H
 #define HPCFLOW_DIRECT_CONV_H
@@ -34,11 +35,17 @@
 #endif
 
 typedef ptrdiff_t hpd_idx;
-typedef float hpd_f32v __attribute__((vector_size(64)));
-typedef double hpd_f64v __attribute__((vector_size(64)));
+/* Each copy uses its ISA's native vector width: GCC lowers wider vector types piecewise
+   through memory (64-byte vectors under AVX2 ran conv2 50x slower than AVX-512). */
+typedef float hpd_f32x16 __attribute__((vector_size(64)));
+typedef double hpd_f64x8 __attribute__((vector_size(64)));
+typedef float hpd_f32x8 __attribute__((vector_size(32)));
+typedef double hpd_f64x4 __attribute__((vector_size(32)));
+typedef float hpd_f32x4 __attribute__((vector_size(16)));
+typedef double hpd_f64x2 __attribute__((vector_size(16)));
 
-#define HPD_LANES(T) ((hpd_idx)(64 / sizeof(T)))
-#define HPD_MAX_V 4  /* output-channel vectors per block: 64 floats, 32 doubles */
+/* Values per vector of type VT. */
+#define HPD_LANES(VT, T) ((hpd_idx)(sizeof(VT) / sizeof(T)))
 #define HPD_CB 4     /* input channels per filter-gradient block */
 
 #define HPD_LOAD(vec, ptr) __builtin_memcpy(&(vec), (ptr), sizeof(vec))
@@ -61,7 +68,7 @@ ATTR static void hpd_forward_##SUFFIX##_v##V(                                   
     VT bv[V];                                                                                \
     HPD_UNROLLED for (int j = 0; j < (V); j++) {                                             \
         bv[j] = (VT){0};                                                                     \
-        if (bias) HPD_LOAD(bv[j], bias + j * HPD_LANES(T));                                  \
+        if (bias) HPD_LOAD(bv[j], bias + j * HPD_LANES(VT, T));                                  \
     }                                                                                        \
     for (hpd_idx p0 = 0; p0 < npix; p0 += (P)) {                                             \
         int valid = npix - p0 < (P) ? (int)(npix - p0) : (P);                                \
@@ -76,10 +83,10 @@ ATTR static void hpd_forward_##SUFFIX##_v##V(                                   
         for (hpd_idx t = 0; t < ntaps; t++) {                                                \
             const T *row[P];                                                                 \
             HPD_UNROLLED for (int p = 0; p < (P); p++) row[p] = base[p] + taps[t];           \
-            for (hpd_idx c = 0; c < channels; c++, wp += (V) * HPD_LANES(T)) {               \
+            for (hpd_idx c = 0; c < channels; c++, wp += (V) * HPD_LANES(VT, T)) {               \
                 VT wv[V];                                                                    \
                 HPD_UNROLLED for (int j = 0; j < (V); j++)                                   \
-                    HPD_LOAD(wv[j], wp + j * HPD_LANES(T));                                  \
+                    HPD_LOAD(wv[j], wp + j * HPD_LANES(VT, T));                                  \
                 HPD_UNROLLED for (int p = 0; p < (P); p++) {                                 \
                     T v = row[p][c];                                                         \
                     HPD_UNROLLED for (int j = 0; j < (V); j++) acc[p][j] += wv[j] * v;       \
@@ -95,7 +102,7 @@ ATTR static void hpd_forward_##SUFFIX##_v##V(                                   
                     __typeof__(v > v) keep = (v > 0) | (v != v);                             \
                     v = (VT)((__typeof__(keep))v & keep);                                    \
                 }                                                                            \
-                HPD_STORE(out + (p0 + p) * out_stride + j * HPD_LANES(T), v);                \
+                HPD_STORE(out + (p0 + p) * out_stride + j * HPD_LANES(VT, T), v);                \
             }                                                                                \
         }                                                                                    \
     }                                                                                        \
@@ -110,12 +117,12 @@ ATTR static void hpd_filter_##SUFFIX##_v##V(                                    
     VT acc[HPD_CB][V];                                                                       \
     HPD_UNROLLED for (int c = 0; c < HPD_CB; c++)                                            \
         HPD_UNROLLED for (int j = 0; j < (V); j++)                                           \
-            HPD_LOAD(acc[c][j], dw + c * dw_stride + j * HPD_LANES(T));                      \
+            HPD_LOAD(acc[c][j], dw + c * dw_stride + j * HPD_LANES(VT, T));                      \
     for (hpd_idx i = 0; i < npix; i++) {                                                     \
         const T *xi = x + pix[i] + offset;                                                   \
         VT g[V];                                                                             \
         HPD_UNROLLED for (int j = 0; j < (V); j++)                                           \
-            HPD_LOAD(g[j], dy + i * dy_stride + j * HPD_LANES(T));                           \
+            HPD_LOAD(g[j], dy + i * dy_stride + j * HPD_LANES(VT, T));                           \
         HPD_UNROLLED for (int c = 0; c < HPD_CB; c++) {                                      \
             T v = xi[c];                                                                     \
             HPD_UNROLLED for (int j = 0; j < (V); j++) acc[c][j] += g[j] * v;                \
@@ -123,7 +130,7 @@ ATTR static void hpd_filter_##SUFFIX##_v##V(                                    
     }                                                                                        \
     HPD_UNROLLED for (int c = 0; c < HPD_CB; c++)                                            \
         HPD_UNROLLED for (int j = 0; j < (V); j++)                                           \
-            HPD_STORE(dw + c * dw_stride + j * HPD_LANES(T), acc[c][j]);                     \
+            HPD_STORE(dw + c * dw_stride + j * HPD_LANES(VT, T), acc[c][j]);                     \
 }
 
 /* The thread's share [lo, hi) of `count` items, in whole blocks of `block`. */
@@ -145,10 +152,9 @@ static inline void hpd_share(hpd_idx count, hpd_idx block, int tid, int threads,
 #define HPD_PARALLEL(threads)
 #endif
 
-/* Drivers. Output channels go in blocks of HPD_MAX_V vectors, the last block narrower;
-   packed filters hold each block as [taps, channels, block width], blocks one after
-   another. */
-#define HPD_DRIVERS(T, VT, SUFFIX, ATTR, P)                                                  \
+/* Drivers. Output channels go in blocks of MAXV vectors, the last block narrower; packed
+   filters hold each block as [taps, channels, block width], blocks one after another. */
+#define HPD_DRIVERS(T, VT, SUFFIX, ATTR, P, MAXV)                                            \
 HPD_FORWARD_KERNEL(T, VT, SUFFIX, ATTR, P, 1)                                                \
 HPD_FORWARD_KERNEL(T, VT, SUFFIX, ATTR, P, 2)                                                \
 HPD_FORWARD_KERNEL(T, VT, SUFFIX, ATTR, P, 3)                                                \
@@ -161,7 +167,7 @@ ATTR static void hpd_forward_##SUFFIX(                                          
         const T *x, const hpd_idx *pix, hpd_idx npix, const hpd_idx *taps, hpd_idx ntaps,    \
         hpd_idx channels, const T *packed, hpd_idx outs, T *out, const T *bias, int relu,    \
         int threads) {                                                                       \
-    const hpd_idx block = HPD_MAX_V * HPD_LANES(T);                                          \
+    const hpd_idx block = (MAXV) * HPD_LANES(VT, T);                                             \
     HPD_PARALLEL(threads)                                                                    \
     {                                                                                        \
         hpd_idx lo, hi;                                                                      \
@@ -171,7 +177,7 @@ ATTR static void hpd_forward_##SUFFIX(                                          
             const T *w = packed + o0 * ntaps * channels;                                     \
             const T *b = bias ? bias + o0 : NULL;                                            \
             T *dst = out + lo * outs + o0;                                                   \
-            switch (width / HPD_LANES(T)) {                                                  \
+            switch (width / HPD_LANES(VT, T)) {                                                  \
             case 1: hpd_forward_##SUFFIX##_v1(x, pix + lo, hi - lo, taps, ntaps, channels,   \
                                               w, dst, outs, b, relu); break;                 \
             case 2: hpd_forward_##SUFFIX##_v2(x, pix + lo, hi - lo, taps, ntaps, channels,   \
@@ -192,7 +198,7 @@ ATTR static void hpd_filter_##SUFFIX(                                           
         const T *x, const hpd_idx *pix, hpd_idx npix, const hpd_idx *taps, hpd_idx ntaps,    \
         hpd_idx channels, const T *dy, hpd_idx outs, T *partials, hpd_idx run_pixels,        \
         int threads) {                                                                       \
-    const hpd_idx block = HPD_MAX_V * HPD_LANES(T);                                          \
+    const hpd_idx block = (MAXV) * HPD_LANES(VT, T);                                             \
     const hpd_idx part_size = ntaps * channels * outs;                                       \
     HPD_PARALLEL(threads)                                                                    \
     {                                                                                        \
@@ -211,7 +217,7 @@ ATTR static void hpd_filter_##SUFFIX(                                           
                         const T *g = dy + r0 * outs + o0;                                    \
                         T *acc = dw + (t * channels + c0) * outs + o0;                       \
                         hpd_idx at = taps[t] + c0;                                           \
-                        switch (width / HPD_LANES(T)) {                                      \
+                        switch (width / HPD_LANES(VT, T)) {                                      \
                         case 1: hpd_filter_##SUFFIX##_v1(x, pix + r0, run, at, g, outs,      \
                                                          acc, outs); break;                  \
                         case 2: hpd_filter_##SUFFIX##_v2(x, pix + r0, run, at, g, outs,      \
@@ -232,15 +238,16 @@ ATTR static void hpd_filter_##SUFFIX(                                           
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define HPD_X86 1
-/* AVX-512: 32 zmm registers, 6 pixels x 4 vectors = 24 accumulators. */
-HPD_DRIVERS(float, hpd_f32v, f32_avx512, __attribute__((target("avx512f,fma"))), 6)
-HPD_DRIVERS(double, hpd_f64v, f64_avx512, __attribute__((target("avx512f,fma"))), 6)
-/* AVX2: 16 ymm registers, a 64-byte vector is two of them: 2 pixels x 4 vectors. */
-HPD_DRIVERS(float, hpd_f32v, f32_avx2, __attribute__((target("avx2,fma"))), 2)
-HPD_DRIVERS(double, hpd_f64v, f64_avx2, __attribute__((target("avx2,fma"))), 2)
+/* Register budgets (forward: P pixels x MAXV vectors of accumulators; filter gradient:
+   4 channels x MAXV). AVX-512, 32 zmm: 6 x 4 = 24, and 16. AVX2, 16 ymm: 6 x 2 = 12, and
+   8. Baseline SSE2, 16 xmm, no FMA: the same as AVX2. */
+HPD_DRIVERS(float, hpd_f32x16, f32_avx512, __attribute__((target("avx512f,fma"))), 6, 4)
+HPD_DRIVERS(double, hpd_f64x8, f64_avx512, __attribute__((target("avx512f,fma"))), 6, 4)
+HPD_DRIVERS(float, hpd_f32x8, f32_avx2, __attribute__((target("avx2,fma"))), 6, 2)
+HPD_DRIVERS(double, hpd_f64x4, f64_avx2, __attribute__((target("avx2,fma"))), 6, 2)
 #endif
-HPD_DRIVERS(float, hpd_f32v, f32_base, , 2)
-HPD_DRIVERS(double, hpd_f64v, f64_base, , 2)
+HPD_DRIVERS(float, hpd_f32x4, f32_base, , 6, 2)
+HPD_DRIVERS(double, hpd_f64x2, f64_base, , 6, 2)
 
 static int hpd_forced_isa = -1;
 
@@ -254,6 +261,15 @@ static int hpd_isa(void) {
 #endif
     return hpd_forced_isa >= 0 && hpd_forced_isa < best ? hpd_forced_isa : best;
 }
+
+/* Bytes per vector and vectors per output-channel block of the copy in use: callers pack
+   filters in blocks of their product and need channel counts that are multiples of the
+   vector. */
+static int hpd_vector_bytes(void) {
+    int isa = hpd_isa();
+    return isa == HPD_ISA_AVX512 ? 64 : isa == HPD_ISA_AVX2 ? 32 : 16;
+}
+static int hpd_block_vectors(void) { return hpd_isa() == HPD_ISA_AVX512 ? 4 : 2; }
 
 /* Forces a copy no better than `isa` (-1: the best again); returns the one now in use. */
 static int hpd_force_isa(int isa) {

@@ -33,6 +33,8 @@ cdef extern from "direct_conv.h":
                         Py_ssize_t run_pixels, int threads) noexcept nogil
     int hpd_force_isa(int isa) noexcept nogil
     int hpd_isa() noexcept nogil
+    int hpd_vector_bytes() noexcept nogil
+    int hpd_block_vectors() noexcept nogil
     int HPD_ISA_BASE, HPD_ISA_AVX2, HPD_ISA_AVX512, HPD_CB
 
 ISA_NAMES = {HPD_ISA_BASE: "baseline", HPD_ISA_AVX2: "avx2", HPD_ISA_AVX512: "avx512"}
@@ -41,8 +43,13 @@ CHANNEL_BLOCK = HPD_CB
 
 
 def vector_lanes(dtype_size):
-    """Values per vector: output channels must be a multiple of this."""
-    return 64 // dtype_size
+    """Values per vector of the loops in use: output channels must be a multiple of this."""
+    return hpd_vector_bytes() // dtype_size
+
+
+def block_vectors():
+    """Vectors per output-channel block of the loops in use (`forward`'s packed filter)."""
+    return hpd_block_vectors()
 
 
 def isa():
@@ -124,7 +131,8 @@ def forward(const cython.floating[::1] x, const Py_ssize_t[::1] pixels,
       x: the padded input, flat, with `channels` values per position.
       pixels, taps: offsets (see the module docstring).
       packed: the filter [taps, channels, O] as the loops read it: output channels in blocks
-        of 4 vectors (`vector_lanes`), each block [taps, channels, block width].
+        of `block_vectors()` vectors of `vector_lanes` values, each block [taps, channels,
+        block width].
       out: [len(pixels), O], overwritten; O a multiple of `vector_lanes`.
       bias: None, or [O] added to every output pixel.
       relu: applies Relu to the result.
@@ -132,7 +140,7 @@ def forward(const cython.floating[::1] x, const Py_ssize_t[::1] pixels,
     cdef Py_ssize_t npix = pixels.shape[0], ntaps = taps.shape[0], outs = out.shape[1]
     cdef int threads = threads_for(npix * ntaps * channels * outs)
     cdef const cython.floating* bias_ptr = NULL
-    if out.shape[0] != npix or outs % (64 // sizeof(cython.floating)) or \
+    if out.shape[0] != npix or outs % (hpd_vector_bytes() // sizeof(cython.floating)) or \
             packed.shape[0] != ntaps * channels * outs:
         raise ValueError("direct_conv.forward: output [%d, %d] and filter of %d values do "
                          "not match %d pixels x %d taps x %d channels"
@@ -171,7 +179,7 @@ def filter_grad(const cython.floating[::1] x, const Py_ssize_t[::1] pixels,
     """
     cdef Py_ssize_t npix = pixels.shape[0], ntaps = taps.shape[0], outs = dy.shape[1]
     cdef int threads = partials.shape[0]
-    if dy.shape[0] != npix or outs % (64 // sizeof(cython.floating)) or \
+    if dy.shape[0] != npix or outs % (hpd_vector_bytes() // sizeof(cython.floating)) or \
             channels % HPD_CB or partials.shape[1] != ntaps * channels or \
             partials.shape[2] != outs or threads < 1 or run_pixels < 1:
         raise ValueError("direct_conv.filter_grad: gradient [%d, %d] and partials [%d, %d, "

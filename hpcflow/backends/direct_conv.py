@@ -18,10 +18,6 @@ import numpy as np
 from .._cy import direct_conv as _loops
 from .scratch import scratch
 
-# Output channels per block of the loops: 4 vectors of 64 bytes.
-_BLOCK_VECTORS = 4
-
-
 def isa():
     """The instruction set of the loops in use: "avx512", "avx2" or "baseline"."""
     return _loops.isa()
@@ -56,10 +52,10 @@ def _tap_offsets(kernel_h, kernel_w, cols, channels, dilation_h, dilation_w):
 
 
 def _pack(w_taps):
-    """[taps, channels, O] -> the loops' layout: O in blocks of 4 vectors, each block
-    [taps, channels, width], blocks one after another."""
+    """[taps, channels, O] -> the loops' layout: O in blocks of `block_vectors()` vectors,
+    each block [taps, channels, width], blocks one after another."""
     outs = w_taps.shape[2]
-    block = _BLOCK_VECTORS * _lanes(w_taps.dtype)
+    block = _loops.block_vectors() * _lanes(w_taps.dtype)
     if outs <= block:
         return np.ascontiguousarray(w_taps).ravel()
     return np.concatenate([np.ascontiguousarray(w_taps[:, :, o0:o0 + block]).ravel()
