@@ -251,14 +251,19 @@ HPD_DRIVERS(double, hpd_f64x2, f64_base, , 6, 2)
 
 static int hpd_forced_isa = -1;
 
-/* The best copy this CPU runs, or a lower one forced by hpd_force_isa. */
+/* The best copy this CPU runs (detected once), or a lower one forced by hpd_force_isa. */
 static int hpd_isa(void) {
-    int best = HPD_ISA_BASE;
+    static int best = -1;
+    if (best < 0) {
+        int found = HPD_ISA_BASE;
 #ifdef HPD_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) best = HPD_ISA_AVX512;
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = HPD_ISA_AVX2;
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f")) found = HPD_ISA_AVX512;
+        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+            found = HPD_ISA_AVX2;
 #endif
+        best = found;
+    }
     return hpd_forced_isa >= 0 && hpd_forced_isa < best ? hpd_forced_isa : best;
 }
 

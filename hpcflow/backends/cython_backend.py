@@ -19,6 +19,7 @@ from ..framework import registry
 from ..ops import (math_binary_ops, math_reduction_ops, nn_conv_ops, nn_ops,  # noqa: F401
                    segment_ops, state_ops, training_ops)
 from ..runtime.rewrites import fused_conv
+from . import kernel_for
 from .scratch import scratch
 
 try:
@@ -264,10 +265,9 @@ def _conv2d_backprop_filter(x, filter_sizes, dy, *, strides, padding, explicit_p
     return _conv_filter_gradient_nhwc(xn, dyn, g, filter_shape)
 
 
-def _preferred_kernel(op_type):
-    """The kernel an op runs with on the CPU: this backend's, else numpy's."""
-    kernels = registry.get(op_type).kernels
-    return kernels.get("cython") or kernels["numpy"]
+def _cpu_kernel(op_type):
+    """The kernel an op runs with on the CPU (HPCFLOW_BACKEND, else this backend, else numpy)."""
+    return kernel_for(registry.get(op_type))[1]
 
 
 def _fused_conv2d(x, w, bias, *, activation, **conv_attrs):
@@ -286,9 +286,8 @@ def _fused_conv2d(x, w, bias, *, activation, **conv_attrs):
                                       np.ascontiguousarray(bias), activation == "Relu")
             if out is not None:
                 return out
-    y = _preferred_kernel("Conv2D")(x, w, **conv_attrs)
-    return fused_conv.apply_activation(_preferred_kernel("AddV2")(y, bias), activation,
-                                       _preferred_kernel)
+    y = _cpu_kernel("Conv2D")(x, w, **conv_attrs)
+    return fused_conv.apply_activation(_cpu_kernel("AddV2")(y, bias), activation, _cpu_kernel)
 
 
 # -- MaxPool, MaxPoolGrad, MaxPoolGradGrad, AvgPool, AvgPoolGrad -------------------------------
@@ -301,18 +300,27 @@ def _pool_args(g):
     return (g.kernel_h, g.kernel_w, g.stride_h, g.stride_w, g.pad_top, g.pad_left)
 
 
-def _max_pool(x, *, ksize, strides, padding, data_format):
-    attrs = {"ksize": ksize, "strides": strides, "padding": padding, "data_format": data_format}
-    if not (_floats(x) and x.ndim == 4 and _pool_window_ok(ksize, strides, data_format)):
-        return _reference("MaxPool", x, **attrs)
-    xn = _nhwc(x, data_format)
-    g = nn_ops._pool_geometry(xn.shape, what="MaxPool input", **attrs)
+def _pool_forward(op_type, x, attrs, run):
+    """MaxPool/AvgPool: `run(xn, out, g)` fills the NHWC output; numpy's kernel for what the
+    loops do not handle."""
+    if not (_floats(x) and x.ndim == 4 and
+            _pool_window_ok(attrs["ksize"], attrs["strides"], attrs["data_format"])):
+        return _reference(op_type, x, **attrs)
+    xn = _nhwc(x, attrs["data_format"])
+    g = nn_ops._pool_geometry(xn.shape, what="%s input" % op_type, **attrs)
     out = np.empty((xn.shape[0], g.out_h, g.out_w, xn.shape[3]), dtype=x.dtype)
-    if _tiles_exactly_2x2(g, xn.shape):
-        _pooling.max_pool_2x2(xn, out)
-    else:
-        _pooling.max_pool(xn, out, *_pool_args(g))
-    return nn_ops._from_nhwc(out, data_format)
+    run(xn, out, g)
+    return nn_ops._from_nhwc(out, attrs["data_format"])
+
+
+def _max_pool(x, *, ksize, strides, padding, data_format):
+    def run(xn, out, g):
+        if _tiles_exactly_2x2(g, xn.shape):
+            _pooling.max_pool_2x2(xn, out)
+        else:
+            _pooling.max_pool(xn, out, *_pool_args(g))
+    return _pool_forward("MaxPool", x, {"ksize": ksize, "strides": strides, "padding": padding,
+                                        "data_format": data_format}, run)
 
 
 def _tiles_exactly_2x2(g, input_shape):
@@ -356,14 +364,10 @@ def _max_pool_grad_grad(orig_input, orig_output, grad, *, ksize, strides, paddin
 
 
 def _avg_pool(x, *, ksize, strides, padding, data_format):
-    attrs = {"ksize": ksize, "strides": strides, "padding": padding, "data_format": data_format}
-    if not (_floats(x) and x.ndim == 4 and _pool_window_ok(ksize, strides, data_format)):
-        return _reference("AvgPool", x, **attrs)
-    xn = _nhwc(x, data_format)
-    g = nn_ops._pool_geometry(xn.shape, what="AvgPool input", **attrs)
-    out = np.empty((xn.shape[0], g.out_h, g.out_w, xn.shape[3]), dtype=x.dtype)
-    _pooling.avg_pool(xn, out, *_pool_args(g))
-    return nn_ops._from_nhwc(out, data_format)
+    def run(xn, out, g):
+        _pooling.avg_pool(xn, out, *_pool_args(g))
+    return _pool_forward("AvgPool", x, {"ksize": ksize, "strides": strides, "padding": padding,
+                                        "data_format": data_format}, run)
 
 
 def _avg_pool_grad(orig_input_shape, grad, *, ksize, strides, padding, data_format):
